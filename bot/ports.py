@@ -1,0 +1,103 @@
+"""The small interfaces the core needs from outside: a store, a clock, an outbox.
+
+`storage/` implements Store, each adapter implements Outbox; the core imports
+neither of them.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+from .model import ChatRef, OutMessage, Sent
+
+
+class AlreadyAnswered(Exception):
+    """The store already holds an answer of this user to this question."""
+
+
+class StoreError(Exception):
+    """The store could not do what was asked (read-only, locked, broken)."""
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    question_seconds: float | None = None
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class OpenRound:
+    round_id: int
+    chat_db_id: int
+    platform: str
+    chat_id: str
+    thread_id: str | None
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    user_db_id: int
+    name: str
+    points: int
+    answered: int
+    correct: int
+
+
+@dataclass(frozen=True)
+class UserStats:
+    answered: int
+    correct: int
+    points: int
+    streak: int
+    best_streak: int
+    rank: int | None
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    round_id: int
+    index: int
+    chat_db_id: int
+    user_db_id: int
+    answer: str
+    correct: bool
+    points: int
+    week: str  # ISO week, e.g. "2026-W48", for weekly boards
+
+
+class Store(Protocol):
+    async def chat_id(self, chat: ChatRef) -> int: ...
+    async def user_id(self, platform: str, user_id: str, name: str) -> int: ...
+    async def chat_settings(self, chat_db_id: int) -> ChatSettings: ...
+    async def set_question_seconds(self, chat_db_id: int, seconds: float) -> None: ...
+    async def create_round(self, chat_db_id: int, thread_id: str | None, pack_id: str,
+                           user_db_id: int, question_ids: Sequence[str], seed: int) -> int: ...
+    async def record_answer(self, rec: AnswerRecord) -> int:
+        """Commit the answer and the totals in one transaction; return the new streak.
+        Raise AlreadyAnswered on a second answer, StoreError when it cannot write."""
+    async def close_round(self, round_id: int, status: str) -> None: ...
+    async def open_rounds(self) -> list[OpenRound]: ...
+    async def board(self, chat_db_id: int | None, week: str | None, limit: int) -> list[BoardRow]: ...
+    async def user_stats(self, chat_db_id: int, user_db_id: int) -> UserStats: ...
+
+
+class Outbox(Protocol):
+    """Delivers core messages to one platform."""
+
+    async def send(self, chat: ChatRef, message: OutMessage) -> Sent: ...
+    async def edit(self, chat: ChatRef, sent: Sent, message: OutMessage) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class RealClock:
+    def now(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)

@@ -1,0 +1,234 @@
+"""The SQLite store behind the core's Store port (aiosqlite, WAL, migrations)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Sequence
+
+import aiosqlite
+
+from bot.model import ChatRef
+from bot.ports import (AlreadyAnswered, AnswerRecord, BoardRow, ChatSettings, OpenRound,
+                       StoreError, UserStats)
+
+from .migrations import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class SqliteStore:
+    def __init__(self, conn: aiosqlite.Connection, path: str):
+        self._conn = conn
+        self.path = path
+        # One connection serves every coroutine: a write transaction must not
+        # interleave with another's statements, so writes take turns.
+        self._write = asyncio.Lock()
+        self._chat_ids: dict[tuple[str, str], int] = {}
+
+    @classmethod
+    async def open(cls, path: str | Path) -> "SqliteStore":
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from None
+        store = cls(conn, path)
+        try:
+            await store._prepare()
+        except (sqlite3.Error, StoreError) as exc:
+            await conn.close()
+            raise StoreError(f"cannot use database {path}: {exc}") from None
+        return store
+
+    async def _prepare(self) -> None:
+        await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await self._conn.execute("PRAGMA foreign_keys = ON")
+        mode = await self._fetch_one("PRAGMA journal_mode = WAL")
+        if self.path != ":memory:" and mode[0].lower() != "wal":
+            raise sqlite3.OperationalError(f"could not switch to WAL mode (got {mode[0]})")
+        # NORMAL in WAL mode keeps every commit through a process crash; only a
+        # power cut may lose the last commits.
+        await self._conn.execute("PRAGMA synchronous = NORMAL")
+        await self._migrate()
+
+    async def _migrate(self) -> None:
+        await self._conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = await self._fetch_one("SELECT MAX(version) FROM schema_version")
+        current = row[0] or 0
+        for version, sql in MIGRATIONS:
+            if version > current:
+                await self._conn.executescript(
+                    f"BEGIN;\n{sql}\nINSERT INTO schema_version VALUES ({version});\nCOMMIT;")
+
+    async def schema_version(self) -> int:
+        return (await self._fetch_one("SELECT MAX(version) FROM schema_version"))[0]
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def integrity_check(self) -> str:
+        return (await self._fetch_one("PRAGMA integrity_check"))[0]
+
+    # ---- helpers ----------------------------------------------------------------
+
+    async def _fetch_one(self, sql: str, params: Sequence = ()):
+        try:
+            async with self._conn.execute(sql, params) as cur:
+                return await cur.fetchone()
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path}: {exc}") from None
+
+    async def _fetch_all(self, sql: str, params: Sequence = ()):
+        try:
+            async with self._conn.execute(sql, params) as cur:
+                return await cur.fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path}: {exc}") from None
+
+    @asynccontextmanager
+    async def _transaction(self):
+        async with self._write:
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"database {self.path} is not writable: {exc}") from None
+            try:
+                yield
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def _rollback(self) -> None:
+        try:
+            await self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # nothing was open
+
+    async def _write_one(self, sql: str, params: Sequence = ()):
+        try:
+            async with self._transaction():
+                return await self._fetch_one(sql, params)
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path}: {exc}") from None
+
+    # ---- chats and users --------------------------------------------------------
+
+    async def chat_id(self, chat: ChatRef) -> int:
+        cached = self._chat_ids.get(chat.key)
+        if cached is not None:
+            return cached
+        row = await self._write_one(
+            "INSERT INTO chats (platform, platform_chat_id, title) VALUES (?, ?, ?) "
+            "ON CONFLICT (platform, platform_chat_id) DO UPDATE SET "
+            "title = CASE WHEN excluded.title != '' THEN excluded.title ELSE title END "
+            "RETURNING id", (chat.platform, chat.chat_id, chat.title))
+        self._chat_ids[chat.key] = row[0]
+        return row[0]
+
+    async def user_id(self, platform: str, user_id: str, name: str) -> int:
+        row = await self._write_one(
+            "INSERT INTO users (platform, platform_user_id, display_name) VALUES (?, ?, ?) "
+            "ON CONFLICT (platform, platform_user_id) DO UPDATE SET display_name = excluded.display_name "
+            "RETURNING id", (platform, user_id, name))
+        return row[0]
+
+    async def chat_settings(self, chat_db_id: int) -> ChatSettings:
+        row = await self._fetch_one("SELECT question_seconds, timezone FROM chats WHERE id = ?",
+                                    (chat_db_id,))
+        return ChatSettings(row[0], row[1]) if row else ChatSettings()
+
+    async def set_question_seconds(self, chat_db_id: int, seconds: float) -> None:
+        await self._write_one("UPDATE chats SET question_seconds = ? WHERE id = ?", (seconds, chat_db_id))
+
+    # ---- rounds and answers -------------------------------------------------------
+
+    async def create_round(self, chat_db_id: int, thread_id: str | None, pack_id: str,
+                           user_db_id: int, question_ids: Sequence[str], seed: int) -> int:
+        row = await self._write_one(
+            "INSERT INTO rounds (chat_id, thread_id, pack_id, started_by, question_ids, seed) "
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (chat_db_id, thread_id, pack_id, user_db_id, json.dumps(list(question_ids)), seed))
+        return row[0]
+
+    async def close_round(self, round_id: int, status: str) -> None:
+        await self._write_one(
+            "UPDATE rounds SET status = ?, ended_at = CURRENT_TIMESTAMP WHERE id = ?",
+            (status, round_id))
+
+    async def open_rounds(self) -> list[OpenRound]:
+        rows = await self._fetch_all(
+            "SELECT r.id, r.chat_id, c.platform, c.platform_chat_id, r.thread_id "
+            "FROM rounds r JOIN chats c ON c.id = r.chat_id WHERE r.status = 'open'")
+        return [OpenRound(*row) for row in rows]
+
+    async def record_answer(self, rec: AnswerRecord) -> int:
+        try:
+            async with self._transaction():
+                return await self._insert_answer(rec)
+        except sqlite3.IntegrityError as exc:
+            if "answers" in str(exc) or "UNIQUE" in str(exc):
+                raise AlreadyAnswered() from None
+            raise StoreError(f"database {self.path}: {exc}") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path}: {exc}") from None
+
+    async def _insert_answer(self, rec: AnswerRecord) -> int:
+        ok = int(rec.correct)
+        await self._conn.execute(
+            "INSERT INTO answers (round_id, question_index, user_id, answer, correct, points) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (rec.round_id, rec.index, rec.user_db_id, rec.answer, ok, rec.points))
+        row = await self._fetch_one(
+            "INSERT INTO chat_totals (chat_id, user_id, answered, correct, points, streak, best_streak) "
+            "VALUES (?1, ?2, 1, ?3, ?4, ?3, ?3) ON CONFLICT (chat_id, user_id) DO UPDATE SET "
+            "answered = answered + 1, correct = correct + ?3, points = points + ?4, "
+            "streak = CASE WHEN ?3 THEN streak + 1 ELSE 0 END, "
+            "best_streak = MAX(best_streak, CASE WHEN ?3 THEN streak + 1 ELSE 0 END) "
+            "RETURNING streak", (rec.chat_db_id, rec.user_db_id, ok, rec.points))
+        await self._conn.execute(
+            "INSERT INTO week_totals (chat_id, week, user_id, answered, correct, points) "
+            "VALUES (?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT (chat_id, week, user_id) DO UPDATE SET "
+            "answered = answered + 1, correct = correct + ?4, points = points + ?5",
+            (rec.chat_db_id, rec.week, rec.user_db_id, ok, rec.points))
+        await self._conn.execute(
+            "INSERT INTO user_totals (user_id, answered, correct, points) VALUES (?1, 1, ?2, ?3) "
+            "ON CONFLICT (user_id) DO UPDATE SET "
+            "answered = answered + 1, correct = correct + ?2, points = points + ?3",
+            (rec.user_db_id, ok, rec.points))
+        return row[0]
+
+    # ---- boards ---------------------------------------------------------------------
+
+    async def board(self, chat_db_id: int | None, week: str | None, limit: int) -> list[BoardRow]:
+        cols = "t.user_id, u.display_name, t.points, t.answered, t.correct"
+        order = "ORDER BY t.points DESC, t.correct DESC, t.user_id LIMIT ?"
+        if chat_db_id is None:
+            sql = f"SELECT {cols} FROM user_totals t JOIN users u ON u.id = t.user_id {order}"
+            params: tuple = (limit,)
+        elif week is None:
+            sql = (f"SELECT {cols} FROM chat_totals t JOIN users u ON u.id = t.user_id "
+                   f"WHERE t.chat_id = ? {order}")
+            params = (chat_db_id, limit)
+        else:
+            sql = (f"SELECT {cols} FROM week_totals t JOIN users u ON u.id = t.user_id "
+                   f"WHERE t.chat_id = ? AND t.week = ? {order}")
+            params = (chat_db_id, week, limit)
+        return [BoardRow(*row) for row in await self._fetch_all(sql, params)]
+
+    async def user_stats(self, chat_db_id: int, user_db_id: int) -> UserStats:
+        row = await self._fetch_one(
+            "SELECT answered, correct, points, streak, best_streak FROM chat_totals "
+            "WHERE chat_id = ? AND user_id = ?", (chat_db_id, user_db_id))
+        if row is None:
+            return UserStats(0, 0, 0, 0, 0, None)
+        ahead = await self._fetch_one(
+            "SELECT COUNT(*) FROM chat_totals WHERE chat_id = ? AND points > ?", (chat_db_id, row[2]))
+        return UserStats(*row, rank=ahead[0] + 1)

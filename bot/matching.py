@@ -99,8 +99,14 @@ def matches(given: str, expected: str) -> bool:
     if want_date is not None:
         return parse_date(given) == want_date
     if want_number is not None:
+        if _is_year(want_number) and (day := parse_date(given)) is not None:
+            return day.year == want_number  # a full date answers "which year?"
         return parse_number(given) == want_number
     return _text_close(normalise(given), want_text)
+
+
+def _is_year(number: float) -> bool:
+    return number.is_integer() and 1000 <= number <= 2100
 
 
 def matches_any(given: str, accepted: list[str]) -> bool:

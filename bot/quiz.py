@@ -130,10 +130,12 @@ class QuizService:
             log.exception("round %s failed", rnd.id)
             status = "failed"
         finally:
-            self._rounds.pop(rnd.chat.key, None)
             if rnd.current:
                 rnd.current.done.set()
-            await self._finish(rnd, status)
+            try:
+                await self._finish(rnd, status)
+            finally:
+                self._rounds.pop(rnd.chat.key, None)
 
     async def _ask(self, rnd: Round, index: int) -> None:
         msg = rnd.question_msg(index)
@@ -167,12 +169,12 @@ class QuizService:
         await self.delivery.edit(rnd.chat, q.sent, reveal)
 
     async def _finish(self, rnd: Round, status: str) -> None:
+        if status == "interrupted":
+            return  # left open: the next start closes it and tells the chat
         try:
             await self.store.close_round(rnd.id, status)
         except StoreError:
             log.exception("could not close round %s", rnd.id)
-        if status == "interrupted":
-            return
         title = f"Round over: {rnd.pack.title}"
         if rnd.stopped_by:
             title = f"Round stopped by {rnd.stopped_by}: {rnd.pack.title}"

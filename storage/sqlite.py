@@ -31,11 +31,12 @@ class SqliteStore:
     @classmethod
     async def open(cls, path: str | Path) -> "SqliteStore":
         path = str(path)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        uri = path.startswith("file:")  # e.g. file:bot.sqlite3?mode=ro
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
-        except sqlite3.Error as exc:
+            if path != ":memory:" and not uri:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            conn = await aiosqlite.connect(path, isolation_level=None, uri=uri)
+        except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
         store = cls(conn, path)
         try:

@@ -158,3 +158,31 @@ async def test_concurrent_answers_each_counted_once(core, clock):
     await finish_question(core, clock)
     board = await core.store.board(None, None, 100)
     assert len(board) == 50 and all(r.answered == 1 for r in board)
+
+
+async def test_locked_database_answer_is_refused_clearly_and_can_be_retried(tmp_path, packs, clock,
+                                                                            monkeypatch):
+    import sqlite3
+
+    from bot.core import Core
+    from storage.sqlite import SqliteStore
+    from tests.helpers import RecordingOutbox
+    monkeypatch.setattr("storage.sqlite.BUSY_TIMEOUT_MS", 50)
+    store = await SqliteStore.open(tmp_path / "db.sqlite3")
+    core = Core(store, packs, clock=clock, pause_seconds=0, seed=1)
+    core.outbox = RecordingOutbox()
+    core.delivery.register("test", core.outbox)
+    await core.handle(Command(CHAT, ALICE, "me"))  # registers Alice before the lock
+    try:
+        q = await start_round(core, 1)
+        blocker = sqlite3.connect(tmp_path / "db.sqlite3", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        assert "could not be saved" in await press(core, ALICE, q, q.correct_index)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        assert await press(core, ALICE, q, q.correct_index) == "Answer recorded."
+        await finish_question(core, clock)
+        assert core.outbox.reveals()[-1].winners == ("Alice",)
+    finally:
+        await core.stop()
+        await store.close()

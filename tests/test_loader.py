@@ -184,3 +184,9 @@ def test_load_dir_skips_broken_files(tmp_path):
 def test_checked_in_json_schema_matches_the_models():
     checked_in = json.loads((ROOT / "quizzes" / "pack.schema.json").read_text())
     assert checked_in == Pack.model_json_schema(), "run `make schema` to regenerate"
+
+
+def test_unquoted_comma_in_a_choice_gets_a_hint():
+    result = load(GOOD.replace("[Moscow, Tokyo]", "[Moscow, in Russia, Tokyo]")
+                  .replace("answer: Moscow", "answer: Moscow, in Russia"))
+    assert "put the choice in quotes" in result.report()

@@ -73,8 +73,12 @@ class Question(Strict):
                              f"not {len(choices)}")
         if len({c.casefold() for c in choices}) != len(choices):
             raise ValueError("two choices are the same")
-        if str(self.answer) not in choices:
-            raise ValueError(f"the answer {str(self.answer)!r} is not among the choices")
+        answer = str(self.answer)
+        if answer not in choices:
+            hint = ""
+            if "," in answer and answer.split(",")[0].strip() in choices:
+                hint = " (a comma inside [...] starts a new choice: put the choice in quotes)"
+            raise ValueError(f"the answer {answer!r} is not among the choices{hint}")
 
     @property
     def answer_text(self) -> str:

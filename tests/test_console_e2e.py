@@ -61,19 +61,37 @@ def test_scripted_round_then_scores_survive_a_restart(tmp_path):
     assert "Answered: 3" in second.stdout
 
 
+def _read_until(proc: subprocess.Popen, prefix: str, seconds: float) -> bool:
+    """Read the bot's output until a line starts with prefix; never hang the suite."""
+    import selectors
+    import time
+    deadline = time.monotonic() + seconds
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if sel.select(timeout=deadline - time.monotonic()):
+                line = proc.stdout.readline()
+                if not line:
+                    return False
+                if line.startswith(prefix):
+                    return True
+    return False
+
+
 def test_round_left_open_by_a_crash_is_closed_on_restart(tmp_path):
     db = tmp_path / "bot.sqlite3"
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "run_bot.py"), "--db", str(db), "--packs", str(DATA),
          "--question-seconds", "60"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    proc.stdin.write("/quiz mini 2\n")
-    proc.stdin.flush()
-    for line in proc.stdout:
-        if line.startswith("Question 1/2"):
-            break
-    proc.kill()
-    proc.wait()
+    try:
+        proc.stdin.write("/quiz mini 2\n")
+        proc.stdin.flush()
+        seen = _read_until(proc, "Question 1/2", seconds=30)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert seen, "the round never started"
     again = run_console(db, "/packs\n")
     assert "interrupted when the bot restarted" in again.stdout
 

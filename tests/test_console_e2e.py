@@ -63,18 +63,18 @@ def test_scripted_round_then_scores_survive_a_restart(tmp_path):
 
 def _read_until(proc: subprocess.Popen, prefix: str, seconds: float) -> bool:
     """Read the bot's output until a line starts with prefix; never hang the suite."""
-    import selectors
+    import queue
+    import threading
     import time
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
     deadline = time.monotonic() + seconds
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if sel.select(timeout=deadline - time.monotonic()):
-                line = proc.stdout.readline()
-                if not line:
-                    return False
-                if line.startswith(prefix):
-                    return True
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            if lines.get(timeout=left).startswith(prefix):
+                return True
+        except queue.Empty:
+            return False
     return False
 
 

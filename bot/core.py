@@ -12,7 +12,7 @@ from .model import (ChatRef, ChoiceAnswer, Command, Document, Event, Message, Ou
 from .packs import PackLibrary, load_pack_bytes
 from .packs.loader import MAX_BYTES
 from .ports import Clock, RealClock, Store, StoreError
-from .quiz import QuizError, QuizService
+from .quiz import RECORDED, QuizError, QuizService
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,6 @@ class CommandSpec:
     usage: str
     help: str
     handler: Handler
-
-
-def _names(text: str) -> list[str]:
-    return text.split()
 
 
 class Core:
@@ -82,7 +78,7 @@ class Core:
             if not event.addressed:
                 return []
             reply = "No question is open right now. Start a round with /quiz."
-        elif reply != "Answer recorded." and not event.addressed:
+        elif reply != RECORDED and not event.addressed:
             return []  # chat that was not meant as an answer
         return [Text(reply, ephemeral=True)]
 
@@ -117,7 +113,7 @@ class Core:
 
     async def cmd_quiz(self, cmd: Command) -> list[OutMessage]:
         pack_id, count = None, None
-        for word in _names(cmd.args):
+        for word in cmd.args.split():
             if word.lstrip("-").isdigit():
                 count = int(word)
             else:
@@ -184,7 +180,7 @@ class Core:
         return [Text(f"Questions here now stay open for {seconds:g} seconds.")]
 
     async def cmd_pack(self, cmd: Command) -> list[OutMessage]:
-        words = _names(cmd.args)
+        words = cmd.args.split()
         if words[:1] == ["list"] or not words:
             return await self.cmd_packs(cmd)
         if words[0] != "load":

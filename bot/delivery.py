@@ -20,9 +20,6 @@ class Delivery:
     def register(self, platform: str, outbox: Outbox) -> None:
         self._outboxes[platform] = outbox
 
-    def serves(self, platform: str) -> bool:
-        return platform in self._outboxes
-
     async def send(self, chat: ChatRef, message: OutMessage) -> Sent | None:
         """Deliver or log why not; a failed delivery never stops the caller."""
         outbox = self._outboxes.get(chat.platform)

@@ -5,7 +5,7 @@ the events and renders each outgoing message the way its platform does best.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Awaitable, Callable
 
@@ -158,4 +158,3 @@ class Sent:
     """What an adapter reports back after delivering a message."""
 
     message_id: str | None = None
-    extra: dict = field(default_factory=dict)

@@ -36,15 +36,11 @@ class QuizService:
         self.pause_seconds = pause_seconds
         self._rng = random.Random(seed)
         self._rounds: dict[tuple[str, str], Round] = {}
-        self._user_ids: dict[tuple[str, str], int] = {}
 
     # ---- starting and stopping -------------------------------------------
 
     def current(self, chat: ChatRef) -> Round | None:
         return self._rounds.get(chat.key)
-
-    def open_round_count(self) -> int:
-        return len(self._rounds)
 
     async def start(self, chat: ChatRef, user: UserRef, pack: Pack, count: int | None) -> Round:
         if chat.key in self._rounds:
@@ -251,11 +247,7 @@ class QuizService:
         return RECORDED
 
     async def _user_db(self, user: UserRef) -> int:
-        cached = self._user_ids.get(user.key)
-        if cached is None:
-            cached = await self.store.user_id(user.platform, user.user_id, user.name)
-            self._user_ids[user.key] = cached
-        return cached
+        return await self.store.user_id(user.platform, user.user_id, user.name)
 
     def week(self) -> str:
         year, week, _ = dt.datetime.fromtimestamp(self.clock.now(), dt.timezone.utc).isocalendar()

@@ -27,6 +27,8 @@ class SqliteStore:
         # interleave with another's statements, so writes take turns.
         self._write = asyncio.Lock()
         self._chat_ids: dict[tuple[str, str], int] = {}
+        # (platform, user id) -> (db id, display name): a name change writes again.
+        self._users: dict[tuple[str, str], tuple[int, str]] = {}
 
     @classmethod
     async def open(cls, path: str | Path) -> "SqliteStore":
@@ -71,9 +73,6 @@ class SqliteStore:
 
     async def close(self) -> None:
         await self._conn.close()
-
-    async def integrity_check(self) -> str:
-        return (await self._fetch_one("PRAGMA integrity_check"))[0]
 
     # ---- helpers ----------------------------------------------------------------
 
@@ -135,10 +134,14 @@ class SqliteStore:
         return row[0]
 
     async def user_id(self, platform: str, user_id: str, name: str) -> int:
+        cached = self._users.get((platform, user_id))
+        if cached is not None and cached[1] == name:
+            return cached[0]
         row = await self._write_one(
             "INSERT INTO users (platform, platform_user_id, display_name) VALUES (?, ?, ?) "
             "ON CONFLICT (platform, platform_user_id) DO UPDATE SET display_name = excluded.display_name "
             "RETURNING id", (platform, user_id, name))
+        self._users[(platform, user_id)] = (row[0], name)
         return row[0]
 
     async def chat_settings(self, chat_db_id: int) -> ChatSettings:

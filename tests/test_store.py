@@ -104,3 +104,11 @@ async def test_locked_database_gives_store_error(tmp_path, monkeypatch):
         blocker.close()
     assert await s.record_answer(record(round_id, chat, user)) == 1
     await s.close()
+
+
+async def test_user_id_is_cached_but_a_new_display_name_is_stored(store):
+    first = await store.user_id("test", "u1", "Alice")
+    assert await store.user_id("test", "u1", "Alice") == first
+    assert await store.user_id("test", "u1", "Alice B.") == first
+    row = await store._fetch_one("SELECT display_name FROM users WHERE id = ?", (first,))
+    assert row[0] == "Alice B."

@@ -46,9 +46,6 @@ class PackLibrary:
         loaded = self._packs.get(pack_id)
         return loaded.pack if loaded else None
 
-    def loaded(self, pack_id: str) -> LoadedPack | None:
-        return self._packs.get(pack_id)
-
     def ids(self) -> list[str]:
         return sorted(self._packs)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Awaitable, Callable
 
 from .model import ChatRef, OutMessage, Sent
 from .ports import Outbox
@@ -16,6 +17,24 @@ class ChatUnavailable(Exception):
 class Delivery:
     def __init__(self) -> None:
         self._outboxes: dict[str, Outbox] = {}
+        # Chats found unreachable; their schedules are paused by listeners.
+        self.unavailable: set[tuple[str, str]] = set()
+        self._unavailable_listeners: list[Callable[[ChatRef], Awaitable[None]]] = []
+
+    def on_unavailable(self, listener: Callable[[ChatRef], Awaitable[None]]) -> None:
+        self._unavailable_listeners.append(listener)
+
+    async def _mark_unavailable(self, chat: ChatRef, why: ChatUnavailable) -> None:
+        if chat.key in self.unavailable:
+            return
+        self.unavailable.add(chat.key)
+        log.warning("cannot post to %s chat %s any more (%s); its schedules are paused",
+                    chat.platform, chat.chat_id, why)
+        for listener in self._unavailable_listeners:
+            await listener(chat)
+
+    def mark_available(self, chat: ChatRef) -> None:
+        self.unavailable.discard(chat.key)
 
     def register(self, platform: str, outbox: Outbox) -> None:
         self._outboxes[platform] = outbox
@@ -29,7 +48,8 @@ class Delivery:
             return None
         try:
             return await outbox.send(chat, message)
-        except ChatUnavailable:
+        except ChatUnavailable as exc:
+            await self._mark_unavailable(chat, exc)
             raise
         except Exception:
             log.exception("could not send to %s chat %s", chat.platform, chat.chat_id)

@@ -11,9 +11,11 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
+from bot import logsafe
 from bot.core import Core
 from bot.packs import PackLibrary, load_pack_file
 from bot.packs.schema import Pack
@@ -84,9 +86,7 @@ async def run(args) -> int:
         return 2
     try:
         if tokens:
-            print("error: the Telegram and Discord adapters are not available yet; "
-                  "unset the tokens to use the console", file=sys.stderr)
-            return 2
+            return await run_platforms(core, tokens)
         from adapters.console import ConsoleAdapter
         console = ConsoleAdapter(core, echo=not sys.stdin.isatty())
         await core.start()
@@ -95,6 +95,37 @@ async def run(args) -> int:
     finally:
         await core.stop()
         await store.close()
+
+
+async def run_platforms(core: Core, tokens: dict[str, str]) -> int:
+    """Run every platform that has a token until SIGINT or SIGTERM."""
+    for token in tokens.values():
+        logsafe.hide(token)
+    if "DISCORD_BOT_TOKEN" in tokens:
+        print("error: the Discord adapter is not available yet; unset DISCORD_BOT_TOKEN",
+              file=sys.stderr)
+        return 2
+    adapters = []
+    if "TELEGRAM_BOT_TOKEN" in tokens:
+        from adapters.telegram import TelegramAdapter, TelegramConfig
+        config = TelegramConfig.from_env(tokens["TELEGRAM_BOT_TOKEN"], dict(os.environ))
+        adapters.append(TelegramAdapter(core, config))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await core.start()
+    started = []
+    try:
+        for adapter in adapters:
+            await adapter.start()
+            started.append(adapter)
+        print("ready: " + ", ".join(type(a).__name__ for a in started), file=sys.stderr, flush=True)
+        await stop.wait()
+        return 0
+    finally:
+        for adapter in reversed(started):
+            await adapter.stop()
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -126,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_schema(args.write)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO; Telegram's contain the token (hidden
+    # by logsafe all the same), and one line per poll is noise.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return asyncio.run(run(args))
     except KeyboardInterrupt:

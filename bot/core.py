@@ -57,6 +57,8 @@ class Core:
     async def handle(self, event: Event) -> list[OutMessage]:
         """Everything an adapter passes in comes through here; the replies go back
         to the event's author (ephemeral where marked)."""
+        # Hearing from a chat means the bot is (again) in it.
+        self.delivery.mark_available(event.chat)
         try:
             if isinstance(event, Command):
                 return await self._command(event)

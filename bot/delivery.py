@@ -24,7 +24,7 @@ class Delivery:
     def on_unavailable(self, listener: Callable[[ChatRef], Awaitable[None]]) -> None:
         self._unavailable_listeners.append(listener)
 
-    async def _mark_unavailable(self, chat: ChatRef, why: ChatUnavailable) -> None:
+    async def mark_unavailable(self, chat: ChatRef, why: ChatUnavailable) -> None:
         if chat.key in self.unavailable:
             return
         self.unavailable.add(chat.key)
@@ -49,7 +49,7 @@ class Delivery:
         try:
             return await outbox.send(chat, message)
         except ChatUnavailable as exc:
-            await self._mark_unavailable(chat, exc)
+            await self.mark_unavailable(chat, exc)
             raise
         except Exception:
             log.exception("could not send to %s chat %s", chat.platform, chat.chat_id)

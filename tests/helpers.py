@@ -19,6 +19,11 @@ class FakeClock:
         self._sleepers.append((self.t + seconds, fut))
         await fut
 
+    @property
+    def waiting(self) -> int:
+        """How many sleepers are waiting for time to move."""
+        return sum(1 for _, fut in self._sleepers if not fut.done())
+
     async def advance(self, seconds: float) -> None:
         """Move time on and let everything that was waiting for it run."""
         self.t += seconds

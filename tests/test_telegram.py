@@ -3,6 +3,9 @@ Bot API server on 127.0.0.1. Question timers run on the test's clock."""
 from __future__ import annotations
 
 import logging
+import socket
+
+import aiohttp
 from dataclasses import dataclass
 
 import pytest
@@ -10,7 +13,7 @@ import pytest
 from adapters.telegram import TelegramAdapter, TelegramConfig
 from bot.core import Core
 from bot.model import ChatRef
-from bot.packs import load_pack_file
+from bot.packs import PackLibrary, load_pack_file
 from storage.sqlite import SqliteStore
 from tests.conftest import DATA
 from tests.fake_telegram import (BOT_ID, FakeBotApi, callback_update, chat_json, document_json,
@@ -44,34 +47,51 @@ class Harness:
     def last_text(self) -> str:
         return self.api.sent_texts()[-1]
 
+    async def close_question(self, seconds: float = 20) -> None:
+        """Let the open question's time run out, once its timer is running."""
+        await until(lambda: self.clock.waiting > 0, timeout=10)
+        await self.clock.advance(seconds)
+
     async def wait_calls(self, method: str, count: int) -> list[dict]:
         await until(lambda: len(self.api.called(method)) >= count, timeout=10)
         return self.api.called(method)
 
 
 @pytest.fixture
-async def tg(tmp_path, clock):
-    api = FakeBotApi()
-    await api.start()
-    api.admins[GROUP] = {ADMIN_ID}
-    store = await SqliteStore.open(tmp_path / "bot.sqlite3")
-    from bot.packs import PackLibrary
-    packs = PackLibrary()
-    for name in ("mini", "telegram", "typed"):
-        packs.add(load_pack_file(DATA / f"{name}.yaml"))
-    core = Core(store, packs, clock=clock, question_seconds=20, pause_seconds=0, seed=3,
-                default_pack="mini")
-    await core.start()
-    # Test-sized flood limits: the real ones would make a test wait a minute.
-    config = TelegramConfig(api.token, base_url=api.base_url, poll_timeout=1,
-                            overall_rate=(1000, 1), group_rate=(1000, 1), max_retries=3)
-    adapter = TelegramAdapter(core, config)
-    await adapter.start()
-    yield Harness(api, core, adapter, clock)
-    await adapter.stop()
-    await core.stop()
-    await store.close()
-    await api.stop()
+async def make_tg(tmp_path, clock):
+    """Starts the fake server, the core and the adapter; `config` overrides settings."""
+    running = []
+
+    async def make(**config) -> Harness:
+        api = FakeBotApi()
+        await api.start()
+        api.admins[GROUP] = {ADMIN_ID}
+        store = await SqliteStore.open(tmp_path / "bot.sqlite3")
+        packs = PackLibrary()
+        for name in ("mini", "telegram", "typed"):
+            packs.add(load_pack_file(DATA / f"{name}.yaml"))
+        core = Core(store, packs, clock=clock, question_seconds=20, pause_seconds=0, seed=3,
+                    default_pack="mini")
+        await core.start()
+        # Test-sized flood limits: the real ones would make a test wait a minute.
+        settings = dict(base_url=api.base_url, poll_timeout=1, overall_rate=(1000, 1),
+                        group_rate=(1000, 1), max_retries=3) | config
+        adapter = TelegramAdapter(core, TelegramConfig(api.token, **settings))
+        running.append((api, store, core, adapter))
+        await adapter.start()
+        return Harness(api, core, adapter, clock)
+
+    yield make
+    for api, store, core, adapter in running:
+        await adapter.stop()
+        await core.stop()
+        await store.close()
+        await api.stop()
+
+
+@pytest.fixture
+async def tg(make_tg):
+    return await make_tg()
 
 
 async def test_start_registers_commands_with_telegram(tg):
@@ -89,7 +109,7 @@ async def test_group_round_with_poll_answers_and_a_button_then_leaderboard(tg):
             await answer_poll(tg)
         else:
             await press_buttons(tg)
-        await tg.clock.advance(20)
+        await tg.close_question()
     await until(lambda: any("Round over" in t for t in tg.api.sent_texts()))
     await tg.say(GROUP, ALICE, "/leaderboard")
     board = tg.last_text()
@@ -140,3 +160,163 @@ def open_answers(tg, chat_id: int = GROUP) -> int:
     rnd = tg.core.quiz.current(ChatRef("telegram", str(chat_id)))
     q = rnd.current if rnd else None
     return sum(1 for a in q.answers.values() if a is not None) if q else 0
+
+
+async def test_typed_answer_as_a_reply_to_the_question(tg):
+    await tg.say(GROUP, ALICE, "/quiz typed")
+    await until(lambda: any("Reply to this message" in t for t in tg.api.sent_texts()))
+    question = tg.api.called("sendMessage")[-1]
+    assert "reply_markup" not in question
+    bot_msg = {"message_id": question["_message_id"], "date": 0, "chat": chat_json(GROUP),
+               "from": {"id": BOT_ID, "is_bot": True, "first_name": "History Quiz"}}
+    await tg.say(GROUP, ALICE, "1941", reply_to=bot_msg)
+    assert tg.last_text() == "Answer recorded."
+    assert tg.api.called("sendMessage")[-1]["reply_parameters"]["message_id"] > 0
+    await tg.close_question()
+    await until(lambda: tg.api.called("editMessageText"))
+    assert "Alice" in tg.api.called("editMessageText")[0]["text"]
+
+
+async def test_commands_with_and_without_the_bot_name(tg):
+    await tg.say(GROUP, ALICE, "/packs@history_quiz_bot")
+    assert "Telegram test pack" in tg.last_text()
+    count = tg.replies_to_count()
+    tg.api.push(message_update(GROUP, ALICE, "/packs@some_other_bot"))
+    await tg.say(GROUP, ALICE, "/help")
+    assert tg.replies_to_count() == count + 1  # only /help was answered
+    assert "/pack load" not in tg.last_text()  # a member's help lists member commands
+
+
+GOOD_PACK = (DATA / "typed.yaml").read_bytes().replace(b"id: typed", b"id: uploaded")
+BROKEN_PACK = b"id: broken\ntitle: Broken\nquestions:\n  - id: q1\n    kind: choice\n    prompt: Why?\n"
+
+
+async def test_admin_uploads_a_good_pack_and_a_broken_one(tg):
+    tg.api.add_file("good", GOOD_PACK)
+    await tg.say(GROUP, ADMIN, None, caption="/pack load",
+                 document=document_json("good", "uploaded.yaml", len(GOOD_PACK)))
+    assert tg.last_text().startswith("Pack uploaded loaded: 1 questions")
+    assert tg.core.packs.get("uploaded") is not None
+
+    tg.api.add_file("broken", BROKEN_PACK)
+    doc_msg = message_update(GROUP, ADMIN, None, caption="here it is",
+                             document=document_json("broken", "broken.yaml", len(BROKEN_PACK)))
+    await tg.say(GROUP, ADMIN, "/pack load", reply_to=doc_msg["message"])
+    report = tg.last_text()
+    assert "broken.yaml was not loaded" in report
+    assert "broken.yaml:4:" in report  # line-numbered
+    assert tg.core.packs.get("broken") is None and tg.core.packs.get("uploaded") is not None
+
+
+async def test_a_members_upload_is_refused_without_downloading(tg):
+    tg.api.add_file("good", GOOD_PACK)
+    await tg.say(GROUP, ALICE, None, caption="/pack load",
+                 document=document_json("good", "uploaded.yaml", len(GOOD_PACK)))
+    assert tg.last_text() == "/pack is for admins only."
+    assert tg.api.called("getChatMember")  # the role was asked of Telegram
+    assert not tg.api.called("getFile") and tg.core.packs.get("uploaded") is None
+
+
+async def test_anonymous_admin_and_bot_owner_may_load(tg):
+    tg.api.add_file("good", GOOD_PACK)
+    anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+    await tg.say(GROUP, anonymous, None, caption="/pack load", sender_chat=chat_json(GROUP),
+                 document=document_json("good", "uploaded.yaml", len(GOOD_PACK)))
+    assert tg.last_text().startswith("Pack uploaded loaded")
+    assert not tg.api.called("getChatMember")
+
+
+async def test_an_oversized_upload_is_refused_before_download(tg):
+    await tg.say(GROUP, ADMIN, None, caption="/pack load",
+                 document=document_json("big", "big.yaml", 50 * 1024 * 1024))
+    assert "Nothing was loaded" in tg.last_text()
+    assert not tg.api.called("getFile")
+
+
+async def test_a_429_is_waited_out_and_the_message_delivered_once(tg):
+    tg.api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    await tg.say(GROUP, ALICE, "/packs")
+    attempts = [c for c in tg.api.calls if c.method == "sendMessage"]
+    assert [c.ok for c in attempts] == [False, True]
+    assert len(tg.api.sent_texts()) == 1
+
+
+async def test_forum_topic_round_stays_in_its_topic(tg):
+    await tg.say(GROUP, ALICE, "/quiz typed", thread=77)
+    await tg.close_question()
+    await until(lambda: any("Round over" in t for t in tg.api.sent_texts()))
+    sent = tg.api.called("sendMessage")
+    assert len(sent) >= 3 and all(p.get("message_thread_id") == 77 for p in sent)
+
+
+async def test_user_names_with_html_are_escaped(tg):
+    await tg.say(GROUP, BOB, "/me")
+    await tg.say(GROUP, BOB, "/quiz typed")
+    text = tg.api.called("sendMessage")[-1]["text"]
+    assert "&lt;b&gt;Bob&lt;/b&gt; &amp; co started a round" in text
+    assert "<b>Bob</b>" not in text
+
+
+async def test_removed_from_the_chat_stops_the_round_and_logs_once(tg, caplog):
+    tg.api.fail_next("sendMessage", 403, "Forbidden: bot was kicked from the supergroup chat")
+    tg.api.fail_next("sendMessage", 403, "Forbidden: bot was kicked from the supergroup chat")
+    tg.api.push(message_update(GROUP, ALICE, "/quiz typed"))
+    await until(lambda: ("telegram", str(GROUP)) in tg.core.delivery.unavailable)
+    await until(lambda: tg.core.quiz.current(ChatRef("telegram", str(GROUP))) is None)
+    lines = [r for r in caplog.records if "cannot post to" in r.getMessage()]
+    assert len(lines) == 1
+    # Once back, the chat works again.
+    await tg.say(GROUP, ALICE, "/packs")
+    assert ("telegram", str(GROUP)) not in tg.core.delivery.unavailable
+
+
+async def test_forged_and_stale_buttons_are_refused(tg):
+    message = {"message_id": 1, "date": 0, "chat": chat_json(GROUP),
+               "from": {"id": BOT_ID, "is_bot": True, "first_name": "History Quiz"}}
+    for data in ("a:999:0:1", "garbage", "a:-1:0:0", "a:1:x:0"):
+        tg.api.push(callback_update(GROUP, ALICE, message, data))
+    acks = await tg.wait_calls("answerCallbackQuery", 4)
+    assert sorted(a.get("text") for a in acks) == sorted(
+        ["This question is closed."] + ["This button is not valid any more."] * 3)
+
+
+async def test_the_token_never_reaches_the_logs(tg, caplog):
+    caplog.set_level(logging.DEBUG)
+    await tg.say(GROUP, ALICE, "/packs")
+    tg.api.fail_next("sendMessage", 400, "Bad Request: message text is empty")
+    tg.api.push(message_update(GROUP, ALICE, "/help"))
+    await until(lambda: any(c.method == "sendMessage" and not c.ok for c in tg.api.calls))
+    await until(lambda: any("handling an update failed" in r.getMessage() for r in caplog.records))
+    assert any("[token hidden]" in r.getMessage() for r in caplog.records if r.name == "httpx")
+    assert tg.api.token not in caplog.text
+    assert all(tg.api.token not in (r.exc_text or "") for r in caplog.records)
+
+
+async def test_polling_survives_server_errors(tg):
+    tg.api.fail_next("getUpdates", 502, "Bad Gateway")
+    tg.api.fail_next("getUpdates", 500, "Internal Server Error")
+    await tg.say(GROUP, ALICE, "/packs")
+    assert "Telegram test pack" in tg.last_text()
+
+
+async def test_webhook_mode_receives_updates(make_tg):
+    port = free_port()
+    tg = await make_tg(webhook_url="https://bot.example/telegram", webhook_port=port,
+                       webhook_secret="s3cret-value")
+    assert tg.api.called("setWebhook")[0]["url"] == "https://bot.example/telegram"
+    update = {"update_id": 1, **message_update(GROUP, ALICE, "/packs")}
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{port}/telegram"
+        forged = await http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "no"})
+        assert forged.status == 403
+        ok = await http.post(url, json=update,
+                             headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-value"})
+        assert ok.status == 200
+    await until(lambda: tg.api.sent_texts())
+    assert len(tg.api.sent_texts()) == 1 and "Telegram test pack" in tg.last_text()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

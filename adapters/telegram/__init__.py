@@ -173,7 +173,11 @@ class TelegramAdapter:
         else:
             return
         for reply in await self.core.handle(event):
-            await self._send(chat, reply, reply_to=msg.message_id)
+            try:
+                await self._send(chat, reply, reply_to=msg.message_id)
+            except ChatUnavailable as exc:
+                await self.core.delivery.mark_unavailable(chat, exc)
+                return
 
     async def _command(self, msg: TgMessage, chat: ChatRef, text: str) -> Command | None:
         head, _, args = text[1:].partition(" ")

@@ -101,25 +101,26 @@ async def run_platforms(core: Core, tokens: dict[str, str]) -> int:
     """Run every platform that has a token until SIGINT or SIGTERM."""
     for token in tokens.values():
         logsafe.hide(token)
-    if "DISCORD_BOT_TOKEN" in tokens:
-        print("error: the Discord adapter is not available yet; unset DISCORD_BOT_TOKEN",
-              file=sys.stderr)
-        return 2
     adapters = []
     if "TELEGRAM_BOT_TOKEN" in tokens:
         from adapters.telegram import TelegramAdapter, TelegramConfig
         config = TelegramConfig.from_env(tokens["TELEGRAM_BOT_TOKEN"], dict(os.environ))
         adapters.append(TelegramAdapter(core, config))
+    if "DISCORD_BOT_TOKEN" in tokens:
+        from adapters.discord import DiscordAdapter, DiscordConfig
+        config = DiscordConfig.from_env(tokens["DISCORD_BOT_TOKEN"], dict(os.environ))
+        adapters.append(DiscordAdapter(core, config))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await core.start()
     started = []
     try:
         for adapter in adapters:
             await adapter.start()
             started.append(adapter)
+        # After the adapters: closing rounds a crash left open posts to their chats.
+        await core.start()
         print("ready: " + ", ".join(type(a).__name__ for a in started), file=sys.stderr, flush=True)
         await stop.wait()
         return 0

@@ -1,0 +1,68 @@
+"""The core's commands as Discord slash commands. Each one only gathers its
+options into the core's argument text; what they do lives in the core."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+
+if TYPE_CHECKING:
+    from . import DiscordAdapter
+
+MODERATOR = discord.Permissions(manage_messages=True)
+ADMIN = discord.Permissions(manage_guild=True)
+
+
+def add_commands(adapter: "DiscordAdapter") -> None:
+    tree, run = adapter.tree, adapter.command
+
+    def simple(name: str, description: str, permissions: discord.Permissions | None = None):
+        async def callback(interaction: discord.Interaction) -> None:
+            await run(interaction, name)
+        command = app_commands.Command(name=name, description=description, callback=callback)
+        if permissions is not None:
+            command.default_permissions = permissions
+        tree.add_command(command)
+
+    simple("help", "What you can do here")
+    simple("stop", "Stop the round (its starter or a moderator)")
+    simple("me", "Your own numbers in this channel")
+    simple("packs", "The quiz packs loaded")
+
+    @tree.command(name="quiz", description="Start a quiz round")
+    @app_commands.describe(pack="Pack id (see /packs)", count="How many questions")
+    async def quiz(interaction: discord.Interaction, pack: str | None = None,
+                   count: app_commands.Range[int, 1, 50] | None = None) -> None:
+        await run(interaction, "quiz", " ".join(str(a) for a in (pack, count) if a is not None))
+
+    @quiz.autocomplete("pack")
+    async def pack_ids(interaction: discord.Interaction, current: str):
+        return [app_commands.Choice(name=p, value=p) for p in adapter.core.packs.ids()
+                if current.lower() in p.lower()][:25]
+
+    @tree.command(name="answer", description="Answer the open question in words")
+    async def answer(interaction: discord.Interaction, text: app_commands.Range[str, 1, 500]) -> None:
+        await run(interaction, "answer", text)
+
+    @tree.command(name="leaderboard", description="Top scores")
+    async def leaderboard(interaction: discord.Interaction,
+                          scope: Literal["all", "week", "global"] = "all") -> None:
+        await run(interaction, "leaderboard", scope)
+
+    @tree.command(name="timer", description="How long questions stay open here")
+    @app_commands.default_permissions(manage_messages=True)
+    async def timer(interaction: discord.Interaction, seconds: app_commands.Range[int, 5, 600]) -> None:
+        await run(interaction, "timer", str(seconds))
+
+    pack = app_commands.Group(name="pack", description="Quiz packs", default_permissions=ADMIN)
+
+    @pack.command(name="load", description="Load or replace a quiz pack from a YAML file")
+    async def pack_load(interaction: discord.Interaction, file: discord.Attachment) -> None:
+        await run(interaction, "pack", "load", file)
+
+    @pack.command(name="list", description="The quiz packs loaded")
+    async def pack_list(interaction: discord.Interaction) -> None:
+        await run(interaction, "pack", "list")
+
+    tree.add_command(pack)

@@ -12,8 +12,8 @@ import sys
 from typing import TextIO
 
 from bot.core import Core
-from bot.model import (ChatRef, Command, Document, Message, OutMessage, QuestionMsg, Ranking,
-                       Reveal, Role, Sent, Text, UserRef)
+from bot.model import (ChatRef, Command, DiscussionMsg, Document, Message, OutMessage, PollEnd,
+                       QuestionMsg, Ranking, Reveal, Role, Sent, Text, UserRef)
 
 PLATFORM = "console"
 CHAT = ChatRef(PLATFORM, "terminal", "Console")
@@ -39,6 +39,12 @@ def render(msg: OutMessage) -> str:
         rows = [f"{r.rank}. {r.name}: {r.points} pts" + (f" ({r.detail})" if r.detail else "")
                 for r in msg.rows]
         return f"== {msg.title} ==\n" + ("\n".join(rows) or msg.empty_text)
+    if isinstance(msg, DiscussionMsg):
+        options = "".join(f"\n  {i}) {o}" for i, o in enumerate(msg.options, start=1))
+        return (f"== Discussion ({msg.hours:g} h) ==\n{msg.prompt}{options}\n"
+                "Vote with /vote <number>; say what you think below.")
+    if isinstance(msg, PollEnd):
+        return "(the discussion's poll is closed)"
     if isinstance(msg, Document):
         return f"[file {msg.filename}] {msg.caption}\n{msg.content.decode('utf-8', 'replace')}"
     return str(msg)

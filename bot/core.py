@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from .delivery import Delivery
+from .discussions import DEFAULT_HOURS, DiscussionService
 from .model import (ChatRef, ChoiceAnswer, Command, Document, Event, Message, OutMessage,
-                    RankRow, Ranking, Role, Text, UserRef)
+                    PollVote, RankRow, Ranking, Role, Text, UserRef)
 from .packs import PackLibrary, load_pack_bytes
 from .packs.loader import MAX_BYTES
 from .ports import Clock, RealClock, Store, StoreError
@@ -35,21 +36,25 @@ class Core:
     def __init__(self, store: Store, packs: PackLibrary, delivery: Delivery | None = None,
                  clock: Clock | None = None, *, default_pack: str | None = None,
                  question_seconds: float = 20.0, pause_seconds: float = 2.0,
-                 seed: int | None = None):
+                 discussion_hours: float = DEFAULT_HOURS, seed: int | None = None):
         self.store, self.packs = store, packs
         self.delivery = delivery or Delivery()
         self.clock = clock or RealClock()
         self.default_pack = default_pack
         self.quiz = QuizService(store, self.delivery, self.clock, default_seconds=question_seconds,
                                 pause_seconds=pause_seconds, seed=seed)
+        self.discussions = DiscussionService(store, self.delivery, self.clock, packs, self.quiz,
+                                             discussion_hours, seed=seed)
         self.commands: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}
 
     async def start(self) -> None:
         interrupted = await self.quiz.recover()
         if interrupted:
             log.info("closed %d round(s) left open by the last run", interrupted)
+        await self.discussions.restore()
 
     async def stop(self) -> None:
+        await self.discussions.shutdown()
         await self.quiz.shutdown()
 
     # ---- events ---------------------------------------------------------------
@@ -57,9 +62,13 @@ class Core:
     async def handle(self, event: Event) -> list[OutMessage]:
         """Everything an adapter passes in comes through here; the replies go back
         to the event's author (ephemeral where marked)."""
-        # Hearing from a chat means the bot is (again) in it.
-        self.delivery.mark_available(event.chat)
         try:
+            if isinstance(event, PollVote):
+                await self.discussions.vote(event.platform, event.poll, event.user, event.option,
+                                            event.added)
+                return []  # a native poll shows the voter their vote itself
+            # Hearing from a chat means the bot is (again) in it.
+            self.delivery.mark_available(event.chat)
             if isinstance(event, Command):
                 return await self._command(event)
             if isinstance(event, ChoiceAnswer):
@@ -75,6 +84,9 @@ class Core:
         raise TypeError(f"not an event: {event!r}")
 
     async def _message(self, event: Message) -> list[OutMessage]:
+        if event.place and await self.discussions.took_part(event.chat.platform, event.place,
+                                                            event.user):
+            return []
         reply = await self.quiz.answer_text(event.chat, event.user, event.text)
         if reply is None:
             if not event.addressed:
@@ -212,6 +224,52 @@ class Core:
         return [Text(summary)]
 
 
+    # ---- discussions -----------------------------------------------------------
+
+    async def cmd_discuss(self, cmd: Command) -> list[OutMessage]:
+        words = cmd.args.split()
+        if words == ["end"]:
+            if await self.discussions.end(cmd.chat):
+                return [Text("The discussion is closed.", ephemeral=True)]
+            return [Text("No discussion is open here.", ephemeral=True)]
+        prompt_id, hours = None, None
+        for word in words:
+            parsed = _hours(word)
+            if parsed is not None:
+                hours = parsed
+            else:
+                prompt_id = word
+        await self.discussions.open(cmd.chat, prompt_id, hours)
+        return [Text("Discussion opened.", ephemeral=True)]
+
+    async def cmd_perspectives(self, cmd: Command) -> list[OutMessage]:
+        if not cmd.args.strip():
+            ids = ", ".join(d.id for p in self.packs.packs() for d in p.discussions) or "none"
+            return [Text(f"Usage: /perspectives <prompt-id>. Prompts: {ids}.", ephemeral=True)]
+        return [self.discussions.perspectives(cmd.args.strip())]
+
+    async def cmd_discussions(self, cmd: Command) -> list[OutMessage]:
+        return [await self.discussions.recent(cmd.chat)]
+
+    async def cmd_vote(self, cmd: Command) -> list[OutMessage]:
+        arg = cmd.args.strip()
+        if not arg.isdigit():
+            return [Text("Usage: /vote <option number>", ephemeral=True)]
+        return [Text(await self.discussions.vote_in_chat(cmd.chat, cmd.user, int(arg) - 1),
+                     ephemeral=True)]
+
+
+def _hours(word: str) -> float | None:
+    """'2h', '90m' or '1.5' as hours; None when the word is not a duration."""
+    unit = {"h": 1.0, "m": 1 / 60, "d": 24.0}.get(word[-1:].lower())
+    number = word[:-1] if unit else word
+    try:
+        value = float(number)
+    except ValueError:
+        return None
+    return value * (unit or 1.0)
+
+
 def _report(head: str, body: str, filename: str) -> list[OutMessage]:
     lines = body.splitlines()
     if len(lines) <= REPORT_INLINE_LINES:
@@ -236,6 +294,13 @@ COMMANDS: list[CommandSpec] = [
                 Core.cmd_leaderboard),
     CommandSpec("me", Role.MEMBER, "me", "your own numbers", Core.cmd_me),
     CommandSpec("packs", Role.MEMBER, "packs", "the quiz packs loaded", Core.cmd_packs),
+    CommandSpec("vote", Role.MEMBER, "vote <n>", "vote in the open discussion", Core.cmd_vote),
+    CommandSpec("perspectives", Role.MEMBER, "perspectives <prompt>",
+                "each side's strongest argument, with its source", Core.cmd_perspectives),
+    CommandSpec("discussions", Role.MEMBER, "discussions", "recent discussions and their results",
+                Core.cmd_discussions),
+    CommandSpec("discuss", Role.MODERATOR, "discuss [prompt] [hours] | end",
+                "open a discussion with a poll (24 h unless told)", Core.cmd_discuss),
     CommandSpec("timer", Role.MODERATOR, "timer <seconds>", "how long questions stay open here",
                 Core.cmd_timer),
     CommandSpec("pack", Role.ADMIN, "pack load|list", "load a YAML quiz pack (attach the file)",

@@ -67,12 +67,15 @@ class Command:
 class Message:
     """A plain chat message. `addressed` is true when it was meant for the bot
     (a private chat, the console, a reply to the bot): only then does the bot
-    answer something that is not a quiz answer."""
+    answer something that is not a quiz answer. `place` names what it was
+    posted under, when the platform says: the bot message it replies to, or
+    the thread it is in (see Sent.refs), so replies to a discussion count."""
 
     chat: ChatRef
     user: UserRef
     text: str
     addressed: bool = False
+    place: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,19 @@ class ChoiceAnswer:
     choice: int
 
 
-Event = Command | Message | ChoiceAnswer
+@dataclass(frozen=True)
+class PollVote:
+    """A vote in a native discussion poll, found by the poll's reference.
+    `added` false takes a vote back (`option` None: whatever it was)."""
+
+    platform: str
+    poll: str
+    user: UserRef
+    option: int | None
+    added: bool = True
+
+
+Event = Command | Message | ChoiceAnswer | PollVote
 
 
 # ---- messages out ----------------------------------------------------------
@@ -126,6 +141,24 @@ class Reveal:
 
 
 @dataclass(frozen=True)
+class DiscussionMsg:
+    """A discussion prompt: a poll with its options and a place to talk."""
+
+    discussion_id: int
+    prompt: str
+    options: tuple[str, ...]
+    hours: float
+    title: str
+
+
+@dataclass(frozen=True)
+class PollEnd:
+    """Sent as an edit of a DiscussionMsg: close its poll."""
+
+    discussion_id: int
+
+
+@dataclass(frozen=True)
 class RankRow:
     rank: int
     name: str
@@ -150,11 +183,14 @@ class Document:
     ephemeral: bool = False
 
 
-OutMessage = Text | QuestionMsg | Reveal | Ranking | Document
+OutMessage = Text | QuestionMsg | Reveal | Ranking | Document | DiscussionMsg | PollEnd
 
 
 @dataclass
 class Sent:
-    """What an adapter reports back after delivering a message."""
+    """What an adapter reports back after delivering a message. `refs` are the
+    platform's names for what was created (a poll, a thread, a message replies
+    point at), as the adapter will pass them back in PollVote or Message.place."""
 
     message_id: str | None = None
+    refs: tuple[str, ...] = ()

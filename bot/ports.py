@@ -67,6 +67,36 @@ class AnswerRecord:
     week: str  # ISO week, e.g. "2026-W48", for weekly boards
 
 
+class AlreadyOpen(Exception):
+    """The chat already has an open discussion."""
+
+
+@dataclass(frozen=True)
+class DiscussionRow:
+    id: int
+    chat_db_id: int
+    platform: str
+    chat_id: str
+    thread_id: str | None
+    pack_id: str
+    prompt_id: str
+    opened_at: float
+    closes_at: float
+    status: str
+    message_id: str | None
+    result: dict | None
+
+
+@dataclass(frozen=True)
+class Tally:
+    votes: tuple[int, ...]  # per option
+    participants: int
+
+    @property
+    def voters(self) -> int:
+        return sum(self.votes)
+
+
 class Store(Protocol):
     async def chat_id(self, chat: ChatRef) -> int: ...
     async def user_id(self, platform: str, user_id: str, name: str) -> int: ...
@@ -81,6 +111,23 @@ class Store(Protocol):
     async def open_rounds(self) -> list[OpenRound]: ...
     async def board(self, chat_db_id: int | None, week: str | None, limit: int) -> list[BoardRow]: ...
     async def user_stats(self, chat_db_id: int, user_db_id: int) -> UserStats: ...
+    # discussions
+    async def create_discussion(self, chat_db_id: int, thread_id: str | None, pack_id: str,
+                                prompt_id: str, opened_at: float, closes_at: float) -> int:
+        """Raises AlreadyOpen if the chat has an open discussion."""
+    async def set_discussion_post(self, discussion_id: int, platform: str, message_id: str | None,
+                                  refs: Sequence[str]) -> None: ...
+    async def discussion(self, discussion_id: int) -> DiscussionRow | None: ...
+    async def discussion_by_ref(self, platform: str, ref: str) -> DiscussionRow | None: ...
+    async def open_discussion(self, chat_db_id: int) -> DiscussionRow | None: ...
+    async def open_discussions(self) -> list[DiscussionRow]: ...
+    async def used_prompts(self, chat_db_id: int) -> set[tuple[str, str]]: ...
+    async def record_vote(self, discussion_id: int, user_db_id: int, option: int) -> None: ...
+    async def withdraw_vote(self, discussion_id: int, user_db_id: int, option: int | None) -> None: ...
+    async def record_participant(self, discussion_id: int, user_db_id: int) -> None: ...
+    async def tally(self, discussion_id: int, options: int) -> Tally: ...
+    async def close_discussion(self, discussion_id: int, result: dict) -> None: ...
+    async def recent_discussions(self, chat_db_id: int, limit: int) -> list[DiscussionRow]: ...
 
 
 class Outbox(Protocol):

@@ -10,7 +10,7 @@ import random
 from . import matching
 from .delivery import ChatUnavailable, Delivery
 from .model import ChatRef, RankRow, Ranking, Reveal, Text, UserRef
-from .packs.schema import Pack
+from .packs.schema import Pack, Question
 from .ports import AlreadyAnswered, AnswerRecord, Clock, Store, StoreError
 from .rounds import (MAX_ROUND_QUESTIONS, OpenQuestion, Result, Round, choice_from_text,
                      draw, judge_text, points_for)
@@ -36,31 +36,43 @@ class QuizService:
         self.pause_seconds = pause_seconds
         self._rng = random.Random(seed)
         self._rounds: dict[tuple[str, str], Round] = {}
+        self._starting: set[tuple[str, str]] = set()
 
     # ---- starting and stopping -------------------------------------------
 
     def current(self, chat: ChatRef) -> Round | None:
         return self._rounds.get(chat.key)
 
-    async def start(self, chat: ChatRef, user: UserRef, pack: Pack, count: int | None) -> Round:
-        if chat.key in self._rounds:
+    async def start(self, chat: ChatRef, user: UserRef, pack: Pack, count: int | None,
+                    questions: list[Question] | None = None) -> Round:
+        """Start a round of `count` drawn questions, or of exactly `questions`."""
+        if chat.key in self._rounds or chat.key in self._starting:
             raise QuizError("A round is already running here. Answer it, or /stop it first.")
         most = min(len(pack.questions), MAX_ROUND_QUESTIONS)
-        count = min(5, most) if count is None else count
+        count = len(questions) if questions else (min(5, most) if count is None else count)
         if not 1 <= count <= most:
             raise QuizError(f"The number of questions must be from 1 to {most} for pack {pack.id}.")
+        # Claimed before the first await, so two /quiz at once cannot both start.
+        self._starting.add(chat.key)
+        try:
+            rnd = await self._create(chat, user, pack, count, questions)
+        finally:
+            self._starting.discard(chat.key)
+        self._rounds[chat.key] = rnd
+        rnd.task = asyncio.create_task(self._run(rnd), name=f"round-{rnd.id}")
+        return rnd
+
+    async def _create(self, chat: ChatRef, user: UserRef, pack: Pack, count: int,
+                      chosen: list[Question] | None) -> Round:
         chat_db = await self.store.chat_id(chat)
         settings = await self.store.chat_settings(chat_db)
         seconds = settings.question_seconds or self.default_seconds
         seed = self._rng.randrange(2**31)
-        questions, choices = draw(pack, count, random.Random(seed))
+        questions, choices = draw(pack, count, random.Random(seed), chosen)
         starter_db = await self._user_db(user)
         round_id = await self.store.create_round(chat_db, chat.thread_id, pack.id, starter_db,
                                                  [q.id for q in questions], seed)
-        rnd = Round(round_id, chat, chat_db, pack, questions, choices, seconds, user)
-        self._rounds[chat.key] = rnd
-        rnd.task = asyncio.create_task(self._run(rnd), name=f"round-{round_id}")
-        return rnd
+        return Round(round_id, chat, chat_db, pack, questions, choices, seconds, user)
 
     def stop(self, chat: ChatRef, user: UserRef, is_moderator: bool) -> None:
         rnd = self._rounds.get(chat.key)

@@ -84,9 +84,11 @@ class Round:
         return sorted(self.scores.values(), key=lambda s: (-s.points, -s.correct, s.name))
 
 
-def draw(pack: Pack, count: int, rng: random.Random) -> tuple[list[Question], list[tuple[str, ...]]]:
-    """`count` questions without repeats, each with its choices shuffled."""
-    questions = rng.sample(pack.questions, count)
+def draw(pack: Pack, count: int, rng: random.Random, chosen: list[Question] | None = None
+         ) -> tuple[list[Question], list[tuple[str, ...]]]:
+    """`count` questions without repeats (or the `chosen` ones), each with its
+    choices shuffled."""
+    questions = list(chosen) if chosen else rng.sample(pack.questions, count)
     choices = []
     for q in questions:
         if q.kind == "choice":

@@ -73,4 +73,40 @@ MIGRATIONS: list[tuple[int, str]] = [
     );
     CREATE INDEX user_totals_rank ON user_totals (points DESC);
     """),
+    (2, """
+    CREATE TABLE discussions (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL REFERENCES chats(id),
+        thread_id TEXT,
+        pack_id TEXT NOT NULL,
+        prompt_id TEXT NOT NULL,
+        opened_at REAL NOT NULL,
+        closes_at REAL NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        message_id TEXT,
+        result TEXT
+    );
+    -- One open discussion per chat, even if two /discuss race.
+    CREATE UNIQUE INDEX discussions_one_open ON discussions (chat_id) WHERE status = 'open';
+    CREATE INDEX discussions_recent ON discussions (chat_id, opened_at DESC);
+    -- Platform names of a discussion's poll, thread and messages.
+    CREATE TABLE discussion_refs (
+        platform TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        discussion_id INTEGER NOT NULL REFERENCES discussions(id),
+        PRIMARY KEY (platform, ref)
+    ) WITHOUT ROWID;
+    CREATE TABLE discussion_votes (
+        discussion_id INTEGER NOT NULL REFERENCES discussions(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        option INTEGER NOT NULL,
+        PRIMARY KEY (discussion_id, user_id)
+    ) WITHOUT ROWID;
+    -- Who took part in the talk; never what they wrote.
+    CREATE TABLE discussion_participants (
+        discussion_id INTEGER NOT NULL REFERENCES discussions(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        PRIMARY KEY (discussion_id, user_id)
+    ) WITHOUT ROWID;
+    """),
 ]

@@ -11,8 +11,8 @@ from typing import Sequence
 import aiosqlite
 
 from bot.model import ChatRef
-from bot.ports import (AlreadyAnswered, AnswerRecord, BoardRow, ChatSettings, OpenRound,
-                       StoreError, UserStats)
+from bot.ports import (AlreadyAnswered, AlreadyOpen, AnswerRecord, BoardRow, ChatSettings,
+                       DiscussionRow, OpenRound, StoreError, Tally, UserStats)
 
 from .migrations import MIGRATIONS
 
@@ -139,7 +139,8 @@ class SqliteStore:
             return cached[0]
         row = await self._write_one(
             "INSERT INTO users (platform, platform_user_id, display_name) VALUES (?, ?, ?) "
-            "ON CONFLICT (platform, platform_user_id) DO UPDATE SET display_name = excluded.display_name "
+            "ON CONFLICT (platform, platform_user_id) DO UPDATE SET display_name = "
+            "CASE WHEN excluded.display_name != '' THEN excluded.display_name ELSE display_name END "
             "RETURNING id", (platform, user_id, name))
         self._users[(platform, user_id)] = (row[0], name)
         return row[0]
@@ -236,3 +237,101 @@ class SqliteStore:
         ahead = await self._fetch_one(
             "SELECT COUNT(*) FROM chat_totals WHERE chat_id = ? AND points > ?", (chat_db_id, row[2]))
         return UserStats(*row, rank=ahead[0] + 1)
+
+    # ---- discussions ---------------------------------------------------------------
+
+    _DISCUSSION = ("SELECT d.id, d.chat_id, c.platform, c.platform_chat_id, d.thread_id, d.pack_id, "
+                   "d.prompt_id, d.opened_at, d.closes_at, d.status, d.message_id, d.result "
+                   "FROM discussions d JOIN chats c ON c.id = d.chat_id ")
+
+    @staticmethod
+    def _discussion_row(row) -> DiscussionRow | None:
+        if row is None:
+            return None
+        return DiscussionRow(*row[:11], json.loads(row[11]) if row[11] else None)
+
+    async def create_discussion(self, chat_db_id: int, thread_id: str | None, pack_id: str,
+                                prompt_id: str, opened_at: float, closes_at: float) -> int:
+        try:
+            async with self._transaction():
+                row = await self._fetch_one(
+                    "INSERT INTO discussions (chat_id, thread_id, pack_id, prompt_id, opened_at, "
+                    "closes_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    (chat_db_id, thread_id, pack_id, prompt_id, opened_at, closes_at))
+        except sqlite3.IntegrityError:
+            raise AlreadyOpen() from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path}: {exc}") from None
+        return row[0]
+
+    async def set_discussion_post(self, discussion_id: int, platform: str, message_id: str | None,
+                                  refs: Sequence[str]) -> None:
+        try:
+            async with self._transaction():
+                await self._conn.execute("UPDATE discussions SET message_id = ? WHERE id = ?",
+                                         (message_id, discussion_id))
+                await self._conn.executemany(
+                    "INSERT OR REPLACE INTO discussion_refs (platform, ref, discussion_id) VALUES (?, ?, ?)",
+                    [(platform, ref, discussion_id) for ref in refs])
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path}: {exc}") from None
+
+    async def discussion(self, discussion_id: int) -> DiscussionRow | None:
+        return self._discussion_row(await self._fetch_one(self._DISCUSSION + "WHERE d.id = ?",
+                                                          (discussion_id,)))
+
+    async def discussion_by_ref(self, platform: str, ref: str) -> DiscussionRow | None:
+        return self._discussion_row(await self._fetch_one(
+            self._DISCUSSION + "JOIN discussion_refs r ON r.discussion_id = d.id "
+            "WHERE r.platform = ? AND r.ref = ?", (platform, ref)))
+
+    async def open_discussion(self, chat_db_id: int) -> DiscussionRow | None:
+        return self._discussion_row(await self._fetch_one(
+            self._DISCUSSION + "WHERE d.chat_id = ? AND d.status = 'open'", (chat_db_id,)))
+
+    async def open_discussions(self) -> list[DiscussionRow]:
+        rows = await self._fetch_all(self._DISCUSSION + "WHERE d.status = 'open'")
+        return [self._discussion_row(r) for r in rows]
+
+    async def used_prompts(self, chat_db_id: int) -> set[tuple[str, str]]:
+        rows = await self._fetch_all(
+            "SELECT DISTINCT pack_id, prompt_id FROM discussions WHERE chat_id = ?", (chat_db_id,))
+        return {(r[0], r[1]) for r in rows}
+
+    async def record_vote(self, discussion_id: int, user_db_id: int, option: int) -> None:
+        await self._write_one(
+            "INSERT INTO discussion_votes (discussion_id, user_id, option) VALUES (?, ?, ?) "
+            "ON CONFLICT (discussion_id, user_id) DO UPDATE SET option = excluded.option",
+            (discussion_id, user_db_id, option))
+
+    async def withdraw_vote(self, discussion_id: int, user_db_id: int, option: int | None) -> None:
+        await self._write_one(
+            "DELETE FROM discussion_votes WHERE discussion_id = ? AND user_id = ? "
+            "AND (?3 IS NULL OR option = ?3)", (discussion_id, user_db_id, option))
+
+    async def record_participant(self, discussion_id: int, user_db_id: int) -> None:
+        await self._write_one(
+            "INSERT OR IGNORE INTO discussion_participants (discussion_id, user_id) VALUES (?, ?)",
+            (discussion_id, user_db_id))
+
+    async def tally(self, discussion_id: int, options: int) -> Tally:
+        rows = await self._fetch_all(
+            "SELECT option, COUNT(*) FROM discussion_votes WHERE discussion_id = ? GROUP BY option",
+            (discussion_id,))
+        votes = [0] * options
+        for option, count in rows:
+            if 0 <= option < options:
+                votes[option] = count
+        people = await self._fetch_one(
+            "SELECT COUNT(*) FROM discussion_participants WHERE discussion_id = ?", (discussion_id,))
+        return Tally(tuple(votes), people[0])
+
+    async def close_discussion(self, discussion_id: int, result: dict) -> None:
+        await self._write_one("UPDATE discussions SET status = 'closed', result = ? WHERE id = ?",
+                              (json.dumps(result), discussion_id))
+
+    async def recent_discussions(self, chat_db_id: int, limit: int) -> list[DiscussionRow]:
+        rows = await self._fetch_all(
+            self._DISCUSSION + "WHERE d.chat_id = ? ORDER BY d.opened_at DESC, d.id DESC LIMIT ?",
+            (chat_db_id, limit))
+        return [self._discussion_row(r) for r in rows]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.model import ChatRef, OutMessage, QuestionMsg, Ranking, Reveal, Role, Sent, UserRef
+from bot.model import ChatRef, DiscussionMsg, OutMessage, QuestionMsg, Ranking, Reveal, Role, Sent, UserRef
 
 
 class FakeClock:
@@ -26,6 +26,7 @@ class FakeClock:
 
     async def advance(self, seconds: float) -> None:
         """Move time on and let everything that was waiting for it run."""
+        await settle()  # tasks just created get to start their sleep first
         self.t += seconds
         for due, fut in list(self._sleepers):
             if due <= self.t:
@@ -57,7 +58,10 @@ class RecordingOutbox:
 
     async def send(self, chat: ChatRef, message: OutMessage) -> Sent:
         self.sent.append((chat, message))
-        return Sent(str(len(self.sent)))
+        number = len(self.sent)
+        if isinstance(message, DiscussionMsg):  # as a platform names its poll and thread
+            return Sent(str(number), refs=(f"poll-{number}", f"thread-{number}"))
+        return Sent(str(number))
 
     async def edit(self, chat: ChatRef, sent: Sent, message: OutMessage) -> None:
         self.edits.append((chat, sent, message))

@@ -32,6 +32,12 @@ def snowflake() -> str:
     return str(next(_ids))
 
 
+class ApiError(Exception):
+    def __init__(self, status: int, code: int, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
 @dataclass
 class Call:
     method: str
@@ -55,6 +61,8 @@ class FakeDiscord:
         self.base_url = ""
         self.identified = asyncio.Event()
         self.messages: dict[str, dict] = {}  # message id -> message, as the bot left it
+        self.threads: list[dict] = []
+        self.refuse_threads = False  # as if the bot lacked Create Public Threads
 
     # ---- serving ------------------------------------------------------------------
 
@@ -146,7 +154,11 @@ class FakeDiscord:
             status, code, message = queued.pop(0)
             call.ok = False
             return _json({"message": message, "code": code}, status=status)
-        result = self._route(request.method, path, body or {}, files)
+        try:
+            result = self._route(request.method, path, body or {}, files)
+        except ApiError as exc:
+            call.ok = False
+            return _json({"message": exc.message, "code": exc.code}, status=exc.status)
         if result is None:
             return web.Response(status=204)
         return _json(result)
@@ -171,6 +183,12 @@ class FakeDiscord:
             return self._message(parts[1], body, files)
         if parts[0] == "channels" and parts[2] == "messages" and method == "PATCH":
             return self._message(parts[1], body, files, message_id=parts[3])
+        if parts[0] == "channels" and parts[2] == "messages" and parts[-1] == "threads":
+            return self._thread(parts[1], parts[3], body)
+        if parts[0] == "channels" and parts[2] == "polls" and parts[-1] == "expire":
+            message = self.messages[parts[3]]
+            message["poll"]["results"] = {"is_finalized": True, "answer_counts": []}
+            return message
         if parts[0] == "interactions" and parts[-1] == "callback":
             return self._callback(parts[1], body, files)
         if parts[0] == "webhooks" and method == "POST":
@@ -178,6 +196,17 @@ class FakeDiscord:
         if parts[0] == "webhooks" and method == "PATCH":
             return self._message(str(CHANNEL_ID), body, files, message_id=snowflake())
         return None
+
+    def _thread(self, channel_id: str, message_id: str, body: dict) -> dict:
+        if self.refuse_threads:
+            raise ApiError(403, 50013, "Missing Permissions")
+        thread = {"id": message_id, "type": 11, "guild_id": str(GUILD_ID), "parent_id": channel_id,
+                  "name": body["name"], "owner_id": str(BOT_ID), "message_count": 0,
+                  "member_count": 1, "rate_limit_per_user": 0, "flags": 0,
+                  "thread_metadata": {"archived": False, "auto_archive_duration": 1440,
+                                      "archive_timestamp": TIMESTAMP, "locked": False}}
+        self.threads.append(thread)
+        return thread
 
     def _callback(self, interaction_id: str, body: dict, files: dict) -> dict:
         data = body.get("data") or {}
@@ -199,6 +228,8 @@ class FakeDiscord:
         for key in ("embeds", "components", "flags", "content"):
             if key in body and body[key] is not None:
                 message[key] = body[key]
+        if body.get("poll"):
+            message["poll"] = poll_json(body["poll"])
         message["attachments"] = [{"id": snowflake(), "filename": name, "size": len(data),
                                    "url": f"{self.base_url}/attachments/{name}",
                                    "proxy_url": f"{self.base_url}/attachments/{name}"}
@@ -246,6 +277,19 @@ def guild_json() -> dict:
 def channel_json(channel_id: int = CHANNEL_ID) -> dict:
     return {"id": str(channel_id), "type": 0, "name": "quiz", "position": 0,
             "permission_overwrites": [], "guild_id": str(GUILD_ID), "nsfw": False}
+
+
+def poll_json(sent: dict) -> dict:
+    """A poll as Discord returns it, from the poll the bot sent."""
+    return {"question": sent["question"], "allow_multiselect": sent.get("allow_multiselect", False),
+            "layout_type": sent.get("layout_type", 1), "expiry": TIMESTAMP,
+            "answers": [{"answer_id": i, **answer} for i, answer in enumerate(sent["answers"], 1)],
+            "results": {"is_finalized": False, "answer_counts": []}}
+
+
+def poll_vote(message: dict, user_id: int, answer_id: int) -> dict:
+    return {"user_id": str(user_id), "channel_id": message["channel_id"],
+            "message_id": message["id"], "guild_id": str(GUILD_ID), "answer_id": answer_id}
 
 
 def user_json(user_id: int, name: str) -> dict:

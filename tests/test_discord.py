@@ -12,7 +12,7 @@ from bot.model import ChatRef
 from bot.packs import PackLibrary, load_pack_file
 from storage.sqlite import SqliteStore
 from tests.conftest import DATA
-from tests.fake_discord import (ADMIN_PERMS, BOT_USER, message_json, CHANNEL_ID, FakeDiscord, attachment_json, click,
+from tests.fake_discord import (ADMIN_PERMS, BOT_USER, member_json, message_json, poll_vote, CHANNEL_ID, FakeDiscord, attachment_json, click,
                                 slash, subcommand, user_json)
 from tests.helpers import FakeClock, until
 
@@ -54,7 +54,7 @@ async def make_dc(tmp_path, clock):
             await fake.start()
         store = await SqliteStore.open(tmp_path / db_name)
         packs = PackLibrary()
-        for name in ("mini", "telegram", "typed", "choices"):
+        for name in ("mini", "telegram", "typed", "choices", "talk"):
             packs.add(load_pack_file(DATA / f"{name}.yaml"))
         core = Core(store, packs, clock=clock, question_seconds=20, pause_seconds=0, seed=3,
                     default_pack="mini")
@@ -252,3 +252,67 @@ async def test_the_token_never_reaches_the_logs(dc, caplog):
     await until(lambda: len(dc.fake._sockets) == 1, timeout=15)
     assert caplog.records
     assert dc.fake.token not in caplog.text
+
+
+MOD_PERMS = str(1 << 13 | 68608)  # + manage messages
+
+
+async def open_discussion(dc: Harness, hours: float = 2) -> dict:
+    reply = await dc.interact(slash("discuss", ADA, [{"name": "prompt", "type": 3, "value": "betrayal"},
+                                                     {"name": "hours", "type": 10, "value": hours}],
+                                    permissions=MOD_PERMS))
+    assert reply["data"]["content"] == "Discussion opened."
+    post = next(p for p in dc.channel_posts() if p.get("poll"))
+    return sent_message(dc.fake, post) | {"sent": post}
+
+
+async def stored_tally(dc: Harness):
+    row = await dc.core.store.open_discussion(await dc.core.store.chat_id(CHAT))
+    return await dc.core.store.tally(row.id, 3)
+
+
+async def test_discussion_poll_thread_votes_and_summary(dc):
+    message = await open_discussion(dc)
+    poll = message["sent"]["poll"]
+    assert [a["poll_media"]["text"] for a in poll["answers"]] == ["Yes", "No", "It depends"]
+    assert poll["duration"] == 2
+    assert dc.fake.threads and dc.fake.threads[0]["name"].startswith("Was the Soviet entry")
+    for event, user_id, answer in (("ADD", 11, 1), ("REMOVE", 11, 1), ("ADD", 11, 2),
+                                   ("ADD", 12, 3), ("ADD", 12, 3)):
+        await dc.fake.dispatch(f"MESSAGE_POLL_VOTE_{event}", poll_vote(message, user_id, answer))
+    thread_id = dc.fake.threads[0]["id"]
+    for user in (ALICE, BOB):
+        talk = message_json(thread_id, user, "")  # no Message Content intent: no text
+        await dc.fake.dispatch("MESSAGE_CREATE", talk | {"guild_id": "800",
+                                                          "member": member_json(user)})
+    await until_tally(dc, lambda t: t.votes == (0, 1, 1) and t.participants == 2)
+    await dc.clock.advance(2 * 3600)
+    await until(lambda: dc.fake.called("POST", f"/channels/{CHANNEL_ID}/polls/"))
+    await until(lambda: any(p.get("embeds") and "Discussion closed" in p["embeds"][0]["title"]
+                            for p in dc.channel_posts()))
+    summary = next(p for p in dc.channel_posts()
+                   if p.get("embeds") and "Discussion closed" in p["embeds"][0]["title"])
+    text = summary["embeds"][0]["description"]
+    assert "No: 1 (50%)" in text and "It depends: 1 (50%)" in text
+    assert "2 members took part" in text
+
+
+async def test_discussion_without_thread_permission_runs_with_the_poll(dc, caplog):
+    dc.fake.refuse_threads = True
+    message = await open_discussion(dc, hours=1)
+    assert not dc.fake.threads
+    assert len([r for r in caplog.records if "cannot create threads" in r.getMessage()]) == 1
+    await dc.fake.dispatch("MESSAGE_POLL_VOTE_ADD", poll_vote(message, 11, 1))
+    await until_tally(dc, lambda t: t.votes == (1, 0, 0))
+    await dc.clock.advance(3600)
+    await until(lambda: any(p.get("embeds") and "Discussion closed" in p["embeds"][0]["title"]
+                            for p in dc.channel_posts()))
+
+
+async def until_tally(dc: Harness, check, timeout: float = 10) -> None:
+    import asyncio
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not check(tally := await stored_tally(dc)):
+        assert loop.time() < end, f"tally is {tally}"
+        await asyncio.sleep(0.01)

@@ -68,7 +68,7 @@ async def make_tg(tmp_path, clock):
         api.admins[GROUP] = {ADMIN_ID}
         store = await SqliteStore.open(tmp_path / "bot.sqlite3")
         packs = PackLibrary()
-        for name in ("mini", "telegram", "typed"):
+        for name in ("mini", "telegram", "typed", "talk"):
             packs.add(load_pack_file(DATA / f"{name}.yaml"))
         core = Core(store, packs, clock=clock, question_seconds=20, pause_seconds=0, seed=3,
                     default_pack="mini")
@@ -320,3 +320,50 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+async def test_discussion_poll_replies_and_summary_in_a_forum_topic(tg):
+    await tg.say(GROUP, ADMIN, "/discuss betrayal 1h", thread=55)
+    await until(lambda: "Discussion opened." in tg.api.sent_texts())
+    intro = next(p for p in tg.api.called("sendMessage") if "Discussion" in p["text"])
+    poll_call = tg.api.called("sendPoll")[0]
+    assert poll_call["is_anonymous"] is False and poll_call["_poll"]["type"] == "regular"
+    assert [o["text"] for o in poll_call["options"]] == ["Yes", "No", "It depends"]
+    assert intro["message_thread_id"] == 55 and poll_call["message_thread_id"] == 55
+    poll = poll_call["_poll"]
+    for user, options in ((ALICE, [0]), (ALICE, [1]), (BOB, [2]), (BOB, []), (BOB, [2])):
+        tg.api.push({"poll_answer": {"poll_id": poll["id"], "user": user, "option_ids": options,
+                                     "option_persistent_ids": [f"opt{o}" for o in options]}})
+    row = None
+
+    async def votes():
+        nonlocal row
+        row = await tg.core.store.open_discussion(await tg.core.store.chat_id(ChatRef("telegram", str(GROUP))))
+        return (await tg.core.store.tally(row.id, 3)).votes
+    await until_async(votes, (0, 1, 1))
+    sent_before = len(tg.api.sent_texts())
+    for user, message_id in ((ALICE, intro["_message_id"]), (BOB, poll_call["_message_id"])):
+        replied = {"message_id": message_id, "date": 0, "chat": chat_json(GROUP, forum=True),
+                   "from": {"id": BOT_ID, "is_bot": True, "first_name": "History Quiz"}}
+        tg.api.push(message_update(GROUP, user, "I think it was not", thread=55, reply_to=replied))
+    await until_async(lambda: tg.core.store.tally(row.id, 3), None,
+                      check=lambda t: t.participants == 2)
+    assert len(tg.api.sent_texts()) == sent_before  # the bot does not answer the talk
+    await tg.clock.advance(3600)
+    await until(lambda: any("Discussion closed" in t for t in tg.api.sent_texts()))
+    assert tg.api.called("stopPoll")[0]["message_id"] == poll_call["_message_id"]
+    summary = next(p for p in tg.api.called("sendMessage") if "Discussion closed" in p["text"])
+    assert summary["message_thread_id"] == 55
+    assert "No: 1 (50%)" in summary["text"] and "2 members took part" in summary["text"]
+
+
+async def until_async(probe, wanted, check=None, timeout: float = 10) -> None:
+    import asyncio
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        value = await probe()
+        if (check(value) if check else value == wanted):
+            return
+        assert loop.time() < end, f"still {value!r}"
+        await asyncio.sleep(0.01)

@@ -17,8 +17,9 @@ from discord import app_commands
 from bot import logsafe
 from bot.core import Core
 from bot.delivery import ChatUnavailable
-from bot.model import (Attachment, ChatRef, ChoiceAnswer, Command, Document, Message, OutMessage,
-                       QuestionMsg, Ranking, Reveal, Role, Sent, Text, UserRef)
+from bot.model import (Attachment, ChatRef, ChoiceAnswer, Command, DiscussionMsg, Document, Message,
+                       OutMessage, PollEnd, PollVote, QuestionMsg, Ranking, Reveal, Role, Sent,
+                       Text, UserRef)
 
 from . import render
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 # Discord's error codes for "the bot cannot use this channel".
 GONE_CODES = {10003, 50001, 50013}
 # Commands after which the bot posts in the channel on its own.
-POSTING_COMMANDS = {"quiz"}
+POSTING_COMMANDS = {"quiz", "discuss"}
 MISSING_PERMISSIONS = ("I cannot post in this channel. Give me the View Channel, Send Messages "
                        "and Embed Links permissions here, then try again.")
 
@@ -106,6 +107,12 @@ class _Client:
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         await self.adapter.on_interaction(interaction)
 
+    async def on_raw_poll_vote_add(self, vote: discord.RawPollVoteActionEvent) -> None:
+        await self.adapter.on_poll_vote(vote, added=True)
+
+    async def on_raw_poll_vote_remove(self, vote: discord.RawPollVoteActionEvent) -> None:
+        await self.adapter.on_poll_vote(vote, added=False)
+
 
 class QuizClient(_Client, discord.Client):
     pass
@@ -124,6 +131,7 @@ class DiscordAdapter:
         intents.guilds = True
         intents.guild_messages = True
         intents.message_content = config.message_content
+        intents.guild_polls = True  # discussion votes
         options = dict(intents=intents, allowed_mentions=render.NO_MENTIONS,
                        guild_ready_timeout=config.guild_ready_timeout)
         if config.shard_count or config.shard_ids:
@@ -138,6 +146,7 @@ class DiscordAdapter:
         add_commands(self)
         core.delivery.register(PLATFORM, self)
         self._task = None
+        self._no_threads: set[int] = set()
 
     # ---- lifecycle ----------------------------------------------------------
 
@@ -204,15 +213,24 @@ class DiscordAdapter:
                              self._user(interaction.user, Role.MEMBER), round_id, index, choice)
         await self._respond(interaction, await self.core.handle(event))
 
+    async def on_poll_vote(self, vote: discord.RawPollVoteActionEvent, added: bool) -> None:
+        # Raw events carry no name; an empty one leaves the stored name as it is.
+        user = UserRef(PLATFORM, str(vote.user_id), "")
+        await self.core.handle(PollVote(PLATFORM, f"msg:{vote.message_id}", user,
+                                        vote.answer_id - 1, added))
+
     async def on_message(self, message: discord.Message) -> None:
-        if message.author.bot or not message.content or message.content.startswith("/"):
+        if message.author.bot or message.content.startswith("/"):
             return
         me = self.client.user
         ref = message.reference.resolved if message.reference else None
         addressed = (message.guild is None or me in message.mentions
                      or isinstance(ref, discord.Message) and ref.author == me)
+        # Without the Message Content intent the text is empty, but a message in
+        # a discussion's thread still counts its author as taking part.
         event = Message(chat_ref(message.channel.id, message.guild.id if message.guild else None),
-                        self._user(message.author, Role.MEMBER), message.content, addressed)
+                        self._user(message.author, Role.MEMBER), message.content, addressed,
+                        place=f"thread:{message.channel.id}")
         for reply in await self.core.handle(event):
             try:
                 await self._deliver(message.channel, reply, reference=message)
@@ -246,22 +264,52 @@ class DiscordAdapter:
     # ---- Outbox -------------------------------------------------------------------
 
     async def send(self, chat: ChatRef, message: OutMessage) -> Sent:
-        channel = self.client.get_partial_messageable(int(chat.thread_id or chat.chat_id))
+        channel = self._channel(chat)
         with _unavailable_on_forbidden():
             sent = await self._deliver(channel, message)
+        if isinstance(message, DiscussionMsg):
+            return Sent(str(sent.id), (f"msg:{sent.id}",) + await self._thread(sent, message))
         return Sent(str(sent.id))
 
+    def _channel(self, chat: ChatRef):
+        """The cached channel (it knows its guild, which threads need), or a bare one."""
+        channel_id = int(chat.thread_id or chat.chat_id)
+        return self.client.get_channel(channel_id) or self.client.get_partial_messageable(channel_id)
+
+    async def _thread(self, sent: discord.Message, d: DiscussionMsg) -> tuple[str, ...]:
+        """A thread on the prompt to talk in; without permission the poll runs alone."""
+        try:
+            thread = await sent.create_thread(name=render.clip(d.prompt, 100),
+                                              auto_archive_duration=1440)
+        except (discord.HTTPException, ValueError) as exc:
+            if sent.channel.id not in self._no_threads:
+                self._no_threads.add(sent.channel.id)
+                log.warning("discord: cannot create threads in channel %s (%s); "
+                            "discussions there run with the poll alone", sent.channel.id, exc)
+            return ()
+        return (f"thread:{thread.id}",)
+
     async def edit(self, chat: ChatRef, sent: Sent, message: OutMessage) -> None:
+        if isinstance(message, PollEnd):
+            channel = self._channel(chat)
+            try:
+                await channel.get_partial_message(int(sent.message_id)).end_poll()
+            except discord.HTTPException as exc:
+                log.info("discord: could not end poll %s (%s); it ends on its own", sent.message_id, exc)
+            return
         if not isinstance(message, Reveal) or sent.message_id is None:
             await self.send(chat, message)
             return
-        channel = self.client.get_partial_messageable(int(chat.thread_id or chat.chat_id))
+        channel = self._channel(chat)
         view = question_view(message.question, correct=message.question.correct_index)
         with _unavailable_on_forbidden():
             await channel.get_partial_message(int(sent.message_id)).edit(
                 embed=render.reveal_embed(message), view=view)
 
     async def _deliver(self, channel, message: OutMessage, reference=None) -> discord.Message:
+        if isinstance(message, DiscussionMsg):
+            return await channel.send(embed=render.discussion_embed(message),
+                                      poll=render.discussion_poll(message))
         kwargs = _kwargs(message)
         if isinstance(message, QuestionMsg):
             view = question_view(message)

@@ -55,6 +55,32 @@ def add_commands(adapter: "DiscordAdapter") -> None:
     async def timer(interaction: discord.Interaction, seconds: app_commands.Range[int, 5, 600]) -> None:
         await run(interaction, "timer", str(seconds))
 
+    @tree.command(name="discuss", description="Open a discussion with a poll and a thread")
+    @app_commands.default_permissions(manage_messages=True)
+    @app_commands.describe(prompt="Prompt id (random when empty)", hours="How long it runs",
+                           end="End the open discussion now")
+    async def discuss(interaction: discord.Interaction, prompt: str | None = None,
+                      hours: app_commands.Range[float, 0.1, 168.0] | None = None,
+                      end: bool = False) -> None:
+        args = "end" if end else " ".join(str(a) for a in (prompt, hours) if a is not None)
+        await run(interaction, "discuss", args)
+
+    @tree.command(name="perspectives", description="Each side's strongest argument, with its source")
+    async def perspectives(interaction: discord.Interaction, prompt: str) -> None:
+        await run(interaction, "perspectives", prompt)
+
+    @discuss.autocomplete("prompt")
+    @perspectives.autocomplete("prompt")
+    async def prompt_ids(interaction: discord.Interaction, current: str):
+        return [app_commands.Choice(name=d.id, value=d.id) for p in adapter.core.packs.packs()
+                for d in p.discussions if current.lower() in d.id.lower()][:25]
+
+    simple("discussions", "Recent discussions and their results")
+
+    @tree.command(name="vote", description="Vote in the open discussion by number")
+    async def vote(interaction: discord.Interaction, option: app_commands.Range[int, 1, 10]) -> None:
+        await run(interaction, "vote", str(option))
+
     pack = app_commands.Group(name="pack", description="Quiz packs", default_permissions=ADMIN)
 
     @pack.command(name="load", description="Load or replace a quiz pack from a YAML file")

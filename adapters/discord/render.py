@@ -3,12 +3,14 @@ markdown-escaped, and every message is sent with mentions disabled, so a name
 like `**bold** @everyone` shows literally and pings nobody."""
 from __future__ import annotations
 
+import datetime as dt
 import io
+import math
 import string
 
 import discord
 
-from bot.model import Document, QuestionMsg, Ranking, Reveal, Text
+from bot.model import DiscussionMsg, Document, QuestionMsg, Ranking, Reveal, Text
 
 LETTERS = string.ascii_uppercase
 COLOUR = discord.Colour.dark_gold()
@@ -76,3 +78,20 @@ def document_kwargs(msg: Document) -> dict:
 
 def button_label(index: int, choice: str) -> str:
     return clip(f"{LETTERS[index]}: {choice}", 80)
+
+
+def discussion_embed(d: DiscussionMsg) -> discord.Embed:
+    return discord.Embed(title="Discussion", colour=COLOUR,
+                         description=clip(f"{esc(d.prompt)}\n\nVote in the poll and talk it over "
+                                          f"in the thread. It closes in {d.hours:g} h.",
+                                          DESCRIPTION_MAX))
+
+
+def discussion_poll(d: DiscussionMsg) -> discord.Poll:
+    # Discord polls last whole hours, from 1 to 32 days' worth; the core closes
+    # the discussion on its own time and ends the poll then.
+    hours = min(768, max(1, math.ceil(d.hours)))
+    poll = discord.Poll(question=clip(d.prompt, 300), duration=dt.timedelta(hours=hours))
+    for option in d.options:
+        poll.add_answer(text=clip(option, 55))
+    return poll

@@ -19,8 +19,9 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot import logsafe
 from bot.core import Core
 from bot.delivery import ChatUnavailable
-from bot.model import (Attachment, ChatRef, ChoiceAnswer, Command, Document, Message, OutMessage,
-                       QuestionMsg, Ranking, Reveal, Role, Sent, Text, UserRef)
+from bot.model import (Attachment, ChatRef, ChoiceAnswer, Command, DiscussionMsg, Document, Message,
+                       OutMessage, PollEnd, PollVote, QuestionMsg, Ranking, Reveal, Role, Sent,
+                       Text, UserRef)
 
 from . import render
 
@@ -169,7 +170,10 @@ class TelegramAdapter:
             if event is None:
                 return
         elif msg.text:
-            event = Message(chat, self._user(msg, Role.MEMBER), msg.text, addressed=self._addressed(msg))
+            replied = msg.reply_to_message
+            place = f"msg:{msg.chat.id}:{replied.message_id}" if replied else None
+            event = Message(chat, self._user(msg, Role.MEMBER), msg.text,
+                            addressed=self._addressed(msg), place=place)
         else:
             return
         for reply in await self.core.handle(event):
@@ -218,10 +222,17 @@ class TelegramAdapter:
 
     async def _on_poll_answer(self, update: Update) -> None:
         answer = update.poll_answer
-        ref = self._polls.get(answer.poll_id)
-        if ref is None or answer.user is None or not answer.option_ids:
-            return  # not a live quiz poll, an anonymous voter, or a retracted vote
+        if answer.user is None:
+            return  # voted as a channel: not a member we can count
         user = UserRef(PLATFORM, str(answer.user.id), display_name(answer.user))
+        ref = self._polls.get(answer.poll_id)
+        if ref is None:  # not a quiz poll of an open round: maybe a discussion's
+            option = answer.option_ids[0] if answer.option_ids else None
+            await self.core.handle(PollVote(PLATFORM, f"poll:{answer.poll_id}", user, option,
+                                            added=option is not None))
+            return
+        if not answer.option_ids:
+            return
         replies = await self.core.handle(ChoiceAnswer(ref.chat, user, ref.round_id, ref.index,
                                                       answer.option_ids[0]))
         # A quiz poll shows the voter the result itself; our note has nowhere to go.
@@ -264,6 +275,11 @@ class TelegramAdapter:
         return await self._send(chat, message)
 
     async def edit(self, chat: ChatRef, sent: Sent, message: OutMessage) -> None:
+        if isinstance(message, PollEnd):
+            if sent.message_id is not None:
+                with _unavailable_on_forbidden():
+                    await self._stop_poll(chat, sent.message_id)
+            return
         if not isinstance(message, Reveal) or sent.message_id is None:
             await self._send(chat, message)
             return
@@ -295,8 +311,23 @@ class TelegramAdapter:
         if reply_to is not None:
             common["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
         with _unavailable_on_forbidden():
+            if isinstance(message, DiscussionMsg):
+                return await self._discussion(chat, message, common)
             sent = await self._deliver(chat, message, common)
         return Sent(str(sent.message_id))
+
+    async def _discussion(self, chat: ChatRef, d: DiscussionMsg, common: dict) -> Sent:
+        """The prompt, then its poll; replies to either count as taking part."""
+        intro = await self.bot.send_message(text=render.discussion_html(d), parse_mode=ParseMode.HTML,
+                                            **common)
+        common = {**common, "reply_parameters": ReplyParameters(intro.message_id,
+                                                                allow_sending_without_reply=True)}
+        poll = await self.bot.send_poll(question=render.clip(d.prompt, 300),
+                                        options=[render.clip(o, 100) for o in d.options],
+                                        is_anonymous=False, allows_multiple_answers=False, **common)
+        refs = (f"poll:{poll.poll.id}", f"msg:{chat.chat_id}:{intro.message_id}",
+                f"msg:{chat.chat_id}:{poll.message_id}")
+        return Sent(str(poll.message_id), refs)
 
     async def _deliver(self, chat: ChatRef, message: OutMessage, common: dict) -> TgMessage:
         html = {"parse_mode": ParseMode.HTML, **common}

@@ -8,7 +8,7 @@ import string
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit, PollLimit
 
-from bot.model import QuestionMsg, Ranking, Reveal, Text
+from bot.model import DiscussionMsg, QuestionMsg, Ranking, Reveal, Text
 
 LETTERS = string.ascii_uppercase
 CALLBACK_PREFIX = "a"
@@ -99,6 +99,12 @@ def ranking_html(r: Ranking) -> str:
     rows = [f"{row.rank}. {esc(row.name)}: <b>{row.points}</b> pts"
             + (f" ({esc(row.detail)})" if row.detail else "") for row in r.rows]
     return _fit(f"<b>{esc(r.title)}</b>\n" + ("\n".join(rows) or esc(r.empty_text)))
+
+
+def discussion_html(d: DiscussionMsg) -> str:
+    return _fit(f"💬 <b>Discussion</b> ({esc(d.title)})\n{esc(d.prompt)}\n\n"
+                f"Vote in the poll, and reply to this message to say why. "
+                f"It closes in {d.hours:g} h.")
 
 
 def _fit(body: str) -> str:

@@ -9,7 +9,10 @@ from typing import Awaitable, Callable
 from .delivery import Delivery
 from .discussions import DEFAULT_HOURS, DiscussionService
 from .model import (ChatRef, ChoiceAnswer, Command, Document, Event, Message, OutMessage,
-                    PollVote, RankRow, Ranking, Role, Text, UserRef)
+                    Picture, PollVote, RankRow, Ranking, Role, Text, UserRef)
+from .schedules import KINDS, USAGE as SCHEDULE_USAGE, ScheduleService
+from .timeline import Timeline
+from .when import WhenError
 from .packs import PackLibrary, load_pack_bytes
 from .packs.loader import MAX_BYTES
 from .ports import Clock, RealClock, Store, StoreError
@@ -36,7 +39,8 @@ class Core:
     def __init__(self, store: Store, packs: PackLibrary, delivery: Delivery | None = None,
                  clock: Clock | None = None, *, default_pack: str | None = None,
                  question_seconds: float = 20.0, pause_seconds: float = 2.0,
-                 discussion_hours: float = DEFAULT_HOURS, seed: int | None = None):
+                 discussion_hours: float = DEFAULT_HOURS, grace_seconds: float = 3600.0,
+                 seed: int | None = None):
         self.store, self.packs = store, packs
         self.delivery = delivery or Delivery()
         self.clock = clock or RealClock()
@@ -45,6 +49,10 @@ class Core:
                                 pause_seconds=pause_seconds, seed=seed)
         self.discussions = DiscussionService(store, self.delivery, self.clock, packs, self.quiz,
                                              discussion_hours, seed=seed)
+        self.timeline = Timeline()
+        self.schedules = ScheduleService(store, self.delivery, self.clock, packs, self.quiz,
+                                         self.discussions, self.timeline,
+                                         grace_seconds=grace_seconds)
         self.commands: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}
 
     async def start(self) -> None:
@@ -52,8 +60,10 @@ class Core:
         if interrupted:
             log.info("closed %d round(s) left open by the last run", interrupted)
         await self.discussions.restore()
+        await self.schedules.start()
 
     async def stop(self) -> None:
+        await self.schedules.stop()
         await self.discussions.shutdown()
         await self.quiz.shutdown()
 
@@ -107,7 +117,7 @@ class Core:
                          ephemeral=True)]
         try:
             return await spec.handler(self, cmd)
-        except QuizError as exc:
+        except (QuizError, WhenError) as exc:
             return [Text(str(exc), ephemeral=True)]
 
     def allowed(self, role: Role) -> list[CommandSpec]:
@@ -259,6 +269,40 @@ class Core:
                      ephemeral=True)]
 
 
+    # ---- schedules and time ----------------------------------------------------
+
+    async def cmd_timezone(self, cmd: Command) -> list[OutMessage]:
+        if not cmd.args.strip():
+            settings = await self.store.chat_settings(await self.store.chat_id(cmd.chat))
+            return [Text(f"This chat's time zone is {settings.timezone}. "
+                         "Change it with /timezone <name>, e.g. /timezone Europe/Moscow.")]
+        return [Text(await self.schedules.set_timezone(cmd.chat, cmd.args))]
+
+    async def cmd_schedule(self, cmd: Command) -> list[OutMessage]:
+        words = cmd.args.split()
+        if not words:
+            return [Text(SCHEDULE_USAGE, ephemeral=True)]
+        if words[0] == "list" and len(words) == 1:
+            return [await self.schedules.list(cmd.chat)]
+        if words[0] in ("remove", "pause", "resume") and len(words) == 2:
+            return [Text(await self.schedules.change(cmd.chat, words[0], words[1]))]
+        if words[0] in KINDS:
+            return [Text(await self.schedules.add(cmd.chat, words))]
+        return [Text(SCHEDULE_USAGE, ephemeral=True)]
+
+    async def cmd_onthisday(self, cmd: Command) -> list[OutMessage]:
+        settings = await self.store.chat_settings(await self.store.chat_id(cmd.chat))
+        messages, _ = self.schedules.on_this_day(settings.timezone)
+        return messages or [Text("No loaded pack has dated events.")]
+
+    async def cmd_timeline(self, cmd: Command) -> list[OutMessage]:
+        pack = self._pack(cmd.args.strip() or None)
+        if not pack.events:
+            return [Text(f"Pack {pack.id} has no dated events.", ephemeral=True)]
+        png = self.timeline.png(pack, self.packs.version(pack.id) or "")
+        return [Picture(f"timeline-{pack.id}.png", png, f"{pack.title}: {len(pack.events)} events")]
+
+
 def _hours(word: str) -> float | None:
     """'2h', '90m' or '1.5' as hours; None when the word is not a duration."""
     unit = {"h": 1.0, "m": 1 / 60, "d": 24.0}.get(word[-1:].lower())
@@ -301,6 +345,15 @@ COMMANDS: list[CommandSpec] = [
                 Core.cmd_discussions),
     CommandSpec("discuss", Role.MODERATOR, "discuss [prompt] [hours] | end",
                 "open a discussion with a poll (24 h unless told)", Core.cmd_discuss),
+    CommandSpec("onthisday", Role.MEMBER, "onthisday", "what happened on this day",
+                Core.cmd_onthisday),
+    CommandSpec("timeline", Role.MEMBER, "timeline [pack]", "a picture of the pack's events",
+                Core.cmd_timeline),
+    CommandSpec("timezone", Role.MODERATOR, "timezone [name]", "this chat's time zone",
+                Core.cmd_timezone),
+    CommandSpec("schedule", Role.MODERATOR, "schedule onthisday|quiz|discuss <when> ... | list | "
+                "remove|pause|resume <id>", "posts that come round by themselves",
+                Core.cmd_schedule),
     CommandSpec("timer", Role.MODERATOR, "timer <seconds>", "how long questions stay open here",
                 Core.cmd_timer),
     CommandSpec("pack", Role.ADMIN, "pack load|list", "load a YAML quiz pack (attach the file)",

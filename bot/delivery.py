@@ -5,6 +5,7 @@ import logging
 from typing import Awaitable, Callable
 
 from .model import ChatRef, OutMessage, Sent
+from .pacing import Pacer
 from .ports import Outbox
 
 log = logging.getLogger(__name__)
@@ -17,6 +18,7 @@ class ChatUnavailable(Exception):
 class Delivery:
     def __init__(self) -> None:
         self._outboxes: dict[str, Outbox] = {}
+        self._pacers: dict[str, Pacer] = {}
         # Chats found unreachable; their schedules are paused by listeners.
         self.unavailable: set[tuple[str, str]] = set()
         self._unavailable_listeners: list[Callable[[ChatRef], Awaitable[None]]] = []
@@ -39,6 +41,10 @@ class Delivery:
     def register(self, platform: str, outbox: Outbox) -> None:
         self._outboxes[platform] = outbox
 
+    def pace(self, platform: str, pacer: Pacer) -> None:
+        """Send the platform's messages no faster than `pacer` allows."""
+        self._pacers[platform] = pacer
+
     async def send(self, chat: ChatRef, message: OutMessage) -> Sent | None:
         """Deliver or log why not; a failed delivery never stops the caller."""
         outbox = self._outboxes.get(chat.platform)
@@ -46,6 +52,9 @@ class Delivery:
             log.warning("no adapter for platform %s; message to chat %s dropped",
                         chat.platform, chat.chat_id)
             return None
+        pacer = self._pacers.get(chat.platform)
+        if pacer is not None:
+            await pacer.wait(chat.key)
         try:
             return await outbox.send(chat, message)
         except ChatUnavailable as exc:

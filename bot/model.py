@@ -141,6 +141,15 @@ class Reveal:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A PNG image with a caption."""
+
+    filename: str
+    png: bytes
+    caption: str = ""
+
+
+@dataclass(frozen=True)
 class DiscussionMsg:
     """A discussion prompt: a poll with its options and a place to talk."""
 
@@ -183,7 +192,7 @@ class Document:
     ephemeral: bool = False
 
 
-OutMessage = Text | QuestionMsg | Reveal | Ranking | Document | DiscussionMsg | PollEnd
+OutMessage = Text | QuestionMsg | Reveal | Ranking | Document | DiscussionMsg | PollEnd | Picture
 
 
 @dataclass

@@ -97,6 +97,22 @@ class Tally:
         return sum(self.votes)
 
 
+@dataclass(frozen=True)
+class ScheduleRow:
+    id: int
+    chat_db_id: int
+    platform: str
+    chat_id: str
+    thread_id: str | None
+    kind: str  # onthisday | quiz | discuss
+    spec: str  # the <when> as stored, parsed again at start
+    args: str
+    paused: bool
+    created_at: float
+    last_due: float | None
+    timezone: str
+
+
 class Store(Protocol):
     async def chat_id(self, chat: ChatRef) -> int: ...
     async def user_id(self, platform: str, user_id: str, name: str) -> int: ...
@@ -128,6 +144,17 @@ class Store(Protocol):
     async def tally(self, discussion_id: int, options: int) -> Tally: ...
     async def close_discussion(self, discussion_id: int, result: dict) -> None: ...
     async def recent_discussions(self, chat_db_id: int, limit: int) -> list[DiscussionRow]: ...
+    # schedules
+    async def set_timezone(self, chat_db_id: int, timezone: str) -> None: ...
+    async def add_schedule(self, chat_db_id: int, thread_id: str | None, kind: str, spec: str,
+                           args: str, created_at: float) -> int: ...
+    async def schedules(self, chat_db_id: int | None = None) -> list[ScheduleRow]: ...
+    async def schedule(self, schedule_id: int) -> ScheduleRow | None: ...
+    async def remove_schedule(self, chat_db_id: int, schedule_id: int) -> bool: ...
+    async def set_schedule_paused(self, chat_db_id: int, schedule_id: int, paused: bool) -> bool: ...
+    async def pause_chat_schedules(self, chat_db_id: int) -> list[int]: ...
+    async def claim_due(self, schedule_id: int, due: float) -> bool:
+        """Mark `due` as fired; false when it (or a later one) already was."""
 
 
 class Outbox(Protocol):

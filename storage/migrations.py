@@ -109,4 +109,21 @@ MIGRATIONS: list[tuple[int, str]] = [
         PRIMARY KEY (discussion_id, user_id)
     ) WITHOUT ROWID;
     """),
+    (3, """
+    -- Our own table rather than APScheduler's SQLAlchemy job store: no second
+    -- database layer, no pickled jobs that break when code changes, and the
+    -- exactly-once mark (last_due) is claimed in one UPDATE before posting.
+    CREATE TABLE schedules (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL REFERENCES chats(id),
+        thread_id TEXT,
+        kind TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        args TEXT NOT NULL DEFAULT '',
+        paused INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        last_due REAL
+    );
+    CREATE INDEX schedules_chat ON schedules (chat_id);
+    """),
 ]

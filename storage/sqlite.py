@@ -12,7 +12,7 @@ import aiosqlite
 
 from bot.model import ChatRef
 from bot.ports import (AlreadyAnswered, AlreadyOpen, AnswerRecord, BoardRow, ChatSettings,
-                       DiscussionRow, OpenRound, StoreError, Tally, UserStats)
+                       DiscussionRow, OpenRound, ScheduleRow, StoreError, Tally, UserStats)
 
 from .migrations import MIGRATIONS
 
@@ -77,18 +77,15 @@ class SqliteStore:
     # ---- helpers ----------------------------------------------------------------
 
     async def _fetch_one(self, sql: str, params: Sequence = ()):
-        try:
-            async with self._conn.execute(sql, params) as cur:
-                return await cur.fetchone()
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as exc:
-            raise StoreError(f"database {self.path}: {exc}") from None
+        rows = await self._fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def _fetch_all(self, sql: str, params: Sequence = ()):
+        # One trip to aiosqlite's thread instead of execute, fetch and close.
         try:
-            async with self._conn.execute(sql, params) as cur:
-                return await cur.fetchall()
+            return list(await self._conn.execute_fetchall(sql, params))
+        except sqlite3.IntegrityError:
+            raise
         except sqlite3.Error as exc:
             raise StoreError(f"database {self.path}: {exc}") from None
 
@@ -113,11 +110,15 @@ class SqliteStore:
             pass  # nothing was open
 
     async def _write_one(self, sql: str, params: Sequence = ()):
-        try:
-            async with self._transaction():
-                return await self._fetch_one(sql, params)
-        except sqlite3.Error as exc:
-            raise StoreError(f"database {self.path}: {exc}") from None
+        """One statement, committed on its own. SQLite makes a single statement
+        atomic in autocommit mode, so it needs no BEGIN/COMMIT round trips; the
+        lock keeps it from landing inside another coroutine's transaction."""
+        async with self._write:
+            try:
+                rows = await self._conn.execute_fetchall(sql, params)
+            except sqlite3.Error as exc:
+                raise StoreError(f"database {self.path}: {exc}") from None
+        return rows[0] if rows else None
 
     # ---- chats and users --------------------------------------------------------
 
@@ -335,3 +336,65 @@ class SqliteStore:
             self._DISCUSSION + "WHERE d.chat_id = ? ORDER BY d.opened_at DESC, d.id DESC LIMIT ?",
             (chat_db_id, limit))
         return [self._discussion_row(r) for r in rows]
+
+    # ---- schedules -------------------------------------------------------------------
+
+    _SCHEDULE = ("SELECT s.id, s.chat_id, c.platform, c.platform_chat_id, s.thread_id, s.kind, "
+                 "s.spec, s.args, s.paused, s.created_at, s.last_due, c.timezone "
+                 "FROM schedules s JOIN chats c ON c.id = s.chat_id ")
+
+    @staticmethod
+    def _schedule_row(row) -> ScheduleRow:
+        values = list(row)
+        values[8] = bool(values[8])
+        return ScheduleRow(*values)
+
+    async def set_timezone(self, chat_db_id: int, timezone: str) -> None:
+        await self._write_one("UPDATE chats SET timezone = ? WHERE id = ?", (timezone, chat_db_id))
+
+    async def add_schedule(self, chat_db_id: int, thread_id: str | None, kind: str, spec: str,
+                           args: str, created_at: float) -> int:
+        row = await self._write_one(
+            "INSERT INTO schedules (chat_id, thread_id, kind, spec, args, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (chat_db_id, thread_id, kind, spec, args, created_at))
+        return row[0]
+
+    async def schedules(self, chat_db_id: int | None = None) -> list[ScheduleRow]:
+        if chat_db_id is None:
+            rows = await self._fetch_all(self._SCHEDULE + "ORDER BY s.id")
+        else:
+            rows = await self._fetch_all(self._SCHEDULE + "WHERE s.chat_id = ? ORDER BY s.id",
+                                         (chat_db_id,))
+        return [self._schedule_row(r) for r in rows]
+
+    async def schedule(self, schedule_id: int) -> ScheduleRow | None:
+        row = await self._fetch_one(self._SCHEDULE + "WHERE s.id = ?", (schedule_id,))
+        return self._schedule_row(row) if row else None
+
+    async def remove_schedule(self, chat_db_id: int, schedule_id: int) -> bool:
+        row = await self._write_one("DELETE FROM schedules WHERE id = ? AND chat_id = ? RETURNING id",
+                                    (schedule_id, chat_db_id))
+        return row is not None
+
+    async def set_schedule_paused(self, chat_db_id: int, schedule_id: int, paused: bool) -> bool:
+        row = await self._write_one(
+            "UPDATE schedules SET paused = ? WHERE id = ? AND chat_id = ? RETURNING id",
+            (int(paused), schedule_id, chat_db_id))
+        return row is not None
+
+    async def pause_chat_schedules(self, chat_db_id: int) -> list[int]:
+        try:
+            async with self._transaction():
+                rows = await self._fetch_all(
+                    "UPDATE schedules SET paused = 1 WHERE chat_id = ? AND paused = 0 RETURNING id",
+                    (chat_db_id,))
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path}: {exc}") from None
+        return [r[0] for r in rows]
+
+    async def claim_due(self, schedule_id: int, due: float) -> bool:
+        row = await self._write_one(
+            "UPDATE schedules SET last_due = ?1 WHERE id = ?2 AND (last_due IS NULL OR last_due < ?1) "
+            "RETURNING id", (due, schedule_id))
+        return row is not None

@@ -42,5 +42,7 @@ async def core(store, packs, clock):
     c.delivery.register("test", outbox)
     c.outbox = outbox  # the tests read what was sent from here
     await c.start()
+    # APScheduler runs on the real clock; tests fire schedules themselves on the fake one.
+    c.schedules.scheduler.pause()
     yield c
     await c.stop()

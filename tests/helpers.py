@@ -24,16 +24,16 @@ class FakeClock:
         """How many sleepers are waiting for time to move."""
         return sum(1 for _, fut in self._sleepers if not fut.done())
 
-    async def advance(self, seconds: float) -> None:
+    async def advance(self, seconds: float, turns: int = 20) -> None:
         """Move time on and let everything that was waiting for it run."""
-        await settle()  # tasks just created get to start their sleep first
+        await settle(turns)  # tasks just created get to start their sleep first
         self.t += seconds
         for due, fut in list(self._sleepers):
             if due <= self.t:
                 self._sleepers.remove((due, fut))
                 if not fut.done():
                     fut.set_result(None)
-        await settle()
+        await settle(turns)
 
 
 async def settle(turns: int = 20) -> None:

@@ -46,6 +46,10 @@ class PackLibrary:
         loaded = self._packs.get(pack_id)
         return loaded.pack if loaded else None
 
+    def version(self, pack_id: str) -> str | None:
+        loaded = self._packs.get(pack_id)
+        return loaded.version if loaded else None
+
     def ids(self) -> list[str]:
         return sorted(self._packs)
 

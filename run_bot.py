@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot import logsafe
 from bot.core import Core
+from bot.pacing import Pacer
 from bot.packs import PackLibrary, load_pack_file
 from bot.packs.schema import Pack
 from bot.ports import StoreError
@@ -73,6 +74,7 @@ async def build_core(args) -> tuple[Core, SqliteStore]:
     packs.load_dir(args.packs)
     core = Core(store, packs, default_pack=DEFAULT_PACK_ID,
                 question_seconds=args.question_seconds, pause_seconds=args.pause_seconds,
+                discussion_hours=args.discussion_hours, grace_seconds=args.grace_minutes * 60,
                 seed=args.seed)
     return core, store
 
@@ -106,10 +108,14 @@ async def run_platforms(core: Core, tokens: dict[str, str]) -> int:
         from adapters.telegram import TelegramAdapter, TelegramConfig
         config = TelegramConfig.from_env(tokens["TELEGRAM_BOT_TOKEN"], dict(os.environ))
         adapters.append(TelegramAdapter(core, config))
+        # Telegram: about 30 messages a second overall and 20 a minute in a group.
+        core.delivery.pace("telegram", Pacer(core.clock, per_second=30, per_chat_per_minute=20))
     if "DISCORD_BOT_TOKEN" in tokens:
         from adapters.discord import DiscordAdapter, DiscordConfig
         config = DiscordConfig.from_env(tokens["DISCORD_BOT_TOKEN"], dict(os.environ))
         adapters.append(DiscordAdapter(core, config))
+        # Discord: 50 requests a second per bot, 5 messages per 5 seconds per channel.
+        core.delivery.pace("discord", Pacer(core.clock, per_second=40, per_chat_per_minute=50))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -144,6 +150,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.add_argument("--question-seconds", type=float, default=20.0,
                        help="default time each question stays open")
         p.add_argument("--pause-seconds", type=float, default=2.0, help="pause between questions")
+        p.add_argument("--discussion-hours", type=float, default=24.0,
+                       help="how long a discussion runs unless told (default %(default)s)")
+        p.add_argument("--grace-minutes", type=float, default=60.0,
+                       help="a schedule missed while down still runs if at most this late")
         p.add_argument("--secrets", default=os.environ.get("BOT_SECRETS_FILE"),
                        help="KEY=VALUE file with TELEGRAM_BOT_TOKEN / DISCORD_BOT_TOKEN")
         p.add_argument("--verbose", action="store_true")

@@ -12,7 +12,7 @@ import sys
 from typing import TextIO
 
 from bot.core import Core
-from bot.model import (ChatRef, Command, DiscussionMsg, Document, Message, OutMessage, PollEnd,
+from bot.model import (ChatRef, Command, DiscussionMsg, Document, Message, OutMessage, Picture, PollEnd,
                        QuestionMsg, Ranking, Reveal, Role, Sent, Text, UserRef)
 
 PLATFORM = "console"
@@ -43,6 +43,8 @@ def render(msg: OutMessage) -> str:
         options = "".join(f"\n  {i}) {o}" for i, o in enumerate(msg.options, start=1))
         return (f"== Discussion ({msg.hours:g} h) ==\n{msg.prompt}{options}\n"
                 "Vote with /vote <number>; say what you think below.")
+    if isinstance(msg, Picture):
+        return f"[picture {msg.filename}, {len(msg.png) // 1024} KB] {msg.caption}"
     if isinstance(msg, PollEnd):
         return "(the discussion's poll is closed)"
     if isinstance(msg, Document):

@@ -175,6 +175,11 @@ class FakeBotApi:
                "file_name": p.get("document_name", "report.txt")}
         return self._message(p, document=doc, caption=p.get("caption", ""))
 
+    async def m_sendPhoto(self, p):
+        photo = [{"file_id": f"photo{next(self._message_ids)}", "file_unique_id": "p",
+                  "width": 1080, "height": 1920}]
+        return self._message(p, photo=photo, caption=p.get("caption", ""))
+
     async def m_sendPoll(self, p):
         options = [{"text": t if isinstance(t, str) else t["text"], "voter_count": 0,
                     "persistent_id": f"opt{i}"} for i, t in enumerate(p["options"])]

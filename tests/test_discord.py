@@ -316,3 +316,24 @@ async def until_tally(dc: Harness, check, timeout: float = 10) -> None:
     while not check(tally := await stored_tally(dc)):
         assert loop.time() < end, f"tally is {tally}"
         await asyncio.sleep(0.01)
+
+
+async def test_schedule_group_and_timeline_picture(dc):
+    refused = await dc.interact(subcommand("schedule", "quiz", ALICE,
+                                           [{"name": "when", "type": 3, "value": "fri 19:00"}]))
+    assert refused["data"]["content"] == "/schedule is for moderators only."
+    added = await dc.interact(subcommand("schedule", "quiz", ADA,
+                                         [{"name": "when", "type": 3, "value": "fri 19:00"},
+                                          {"name": "pack", "type": 3, "value": "mini"},
+                                          {"name": "count", "type": 4, "value": 3}],
+                                         permissions=MOD_PERMS))
+    assert added["data"]["content"].startswith("Schedule #1 added: quiz round (mini 3), fri 19:00")
+    removed = await dc.interact(subcommand("schedule", "remove", ADA,
+                                           [{"name": "id", "type": 4, "value": 1}],
+                                           permissions=MOD_PERMS))
+    assert removed["data"]["content"] == "Schedule #1 removed."
+    dc.core.packs.add(load_pack_file(DATA / "dates.yaml"))
+    picture = await dc.interact(slash("timeline", ALICE, [{"name": "pack", "type": 3, "value": "dates"}]))
+    assert picture["data"]["embeds"][0]["image"]["url"] == "attachment://timeline-dates.png"
+    call = next(c for c in dc.fake.calls if c.path.endswith("/callback") and c.files)
+    assert call.files["timeline-dates.png"].startswith(b"\x89PNG")

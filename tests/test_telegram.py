@@ -12,6 +12,7 @@ import pytest
 
 from adapters.telegram import TelegramAdapter, TelegramConfig
 from bot.core import Core
+from bot.delivery import ChatUnavailable
 from bot.model import ChatRef
 from bot.packs import PackLibrary, load_pack_file
 from storage.sqlite import SqliteStore
@@ -367,3 +368,26 @@ async def until_async(probe, wanted, check=None, timeout: float = 10) -> None:
             return
         assert loop.time() < end, f"still {value!r}"
         await asyncio.sleep(0.01)
+
+
+async def test_timeline_picture(tg):
+    tg.core.packs.add(load_pack_file(DATA / "dates.yaml"))
+    tg.api.push(message_update(GROUP, ALICE, "/timeline dates"))
+    await until(lambda: tg.api.called("sendPhoto"))
+    photo = tg.api.called("sendPhoto")[0]
+    assert photo["photo"].startswith(b"\x89PNG") and photo["photo_name"] == "timeline-dates.png"
+    assert photo["caption"] == "Dates pack: 3 events"
+
+
+async def test_schedules_from_telegram_and_a_lost_chat_pauses_them(tg):
+    await tg.say(GROUP, ALICE, "/schedule onthisday 09:00")
+    assert tg.last_text() == "/schedule is for moderators only."
+    await tg.say(GROUP, ADMIN, "/timezone Europe/Moscow")
+    await tg.say(GROUP, ADMIN, "/schedule onthisday 09:00")
+    assert tg.last_text().startswith("Schedule #1 added: on this day, daily 09:00")
+    tg.core.packs.add(load_pack_file(DATA / "dates.yaml"))
+    tg.api.fail_next("sendMessage", 403, "Forbidden: bot was kicked from the supergroup chat")
+    with pytest.raises(ChatUnavailable):
+        await tg.core.schedules.post_on_this_day(ChatRef("telegram", str(GROUP)), "Europe/Moscow")
+    rows = await tg.core.store.schedules()
+    assert rows[0].paused and tg.core.schedules.next_run(1) is None

@@ -18,8 +18,8 @@ from bot import logsafe
 from bot.core import Core
 from bot.delivery import ChatUnavailable
 from bot.model import (Attachment, ChatRef, ChoiceAnswer, Command, DiscussionMsg, Document, Message,
-                       OutMessage, PollEnd, PollVote, QuestionMsg, Ranking, Reveal, Role, Sent,
-                       Text, UserRef)
+                       OutMessage, Picture, PollEnd, PollVote, QuestionMsg, Ranking, Reveal, Role,
+                       Sent, Text, UserRef)
 
 from . import render
 
@@ -329,6 +329,8 @@ def _kwargs(message: OutMessage) -> dict:
         return {"embed": render.ranking_embed(message)}
     if isinstance(message, Document):
         return render.document_kwargs(message)
+    if isinstance(message, Picture):
+        return render.picture_kwargs(message)
     raise TypeError(f"cannot send {type(message).__name__} to Discord")
 
 

@@ -81,6 +81,21 @@ def add_commands(adapter: "DiscordAdapter") -> None:
     async def vote(interaction: discord.Interaction, option: app_commands.Range[int, 1, 10]) -> None:
         await run(interaction, "vote", str(option))
 
+    simple("onthisday", "What happened on this day")
+
+    @tree.command(name="timeline", description="A picture of a pack's events")
+    async def timeline(interaction: discord.Interaction, pack: str | None = None) -> None:
+        await run(interaction, "timeline", pack or "")
+
+    timeline.autocomplete("pack")(pack_ids)
+
+    @tree.command(name="timezone", description="This channel's time zone (IANA name)")
+    @app_commands.default_permissions(manage_messages=True)
+    async def timezone(interaction: discord.Interaction, name: str | None = None) -> None:
+        await run(interaction, "timezone", name or "")
+
+    add_schedule_group(adapter)
+
     pack = app_commands.Group(name="pack", description="Quiz packs", default_permissions=ADMIN)
 
     @pack.command(name="load", description="Load or replace a quiz pack from a YAML file")
@@ -92,3 +107,42 @@ def add_commands(adapter: "DiscordAdapter") -> None:
         await run(interaction, "pack", "list")
 
     tree.add_command(pack)
+
+
+def add_schedule_group(adapter: "DiscordAdapter") -> None:
+    run = adapter.command
+    group = app_commands.Group(name="schedule", description="Posts that come round by themselves",
+                               default_permissions=MODERATOR)
+    when_help = "daily 18:00, mon,fri 19:30, weekly sun 12:00 or a cron line"
+
+    @group.command(name="onthisday", description="Post what happened on this day")
+    @app_commands.describe(when=when_help, quiet="Post nothing on days without an anniversary")
+    async def onthisday(interaction: discord.Interaction, when: str, quiet: bool = False) -> None:
+        await run(interaction, "schedule", f"onthisday {when}" + (" quiet" if quiet else ""))
+
+    @group.command(name="quiz", description="Start a quiz round")
+    @app_commands.describe(when=when_help)
+    async def quiz(interaction: discord.Interaction, when: str, pack: str | None = None,
+                   count: app_commands.Range[int, 1, 50] | None = None) -> None:
+        extra = " ".join(str(a) for a in (pack, count) if a is not None)
+        await run(interaction, "schedule", f"quiz {when} {extra}".strip())
+
+    @group.command(name="discuss", description="Open a discussion")
+    @app_commands.describe(when=when_help)
+    async def discuss(interaction: discord.Interaction, when: str, prompt: str | None = None) -> None:
+        await run(interaction, "schedule", f"discuss {when} {prompt or ''}".strip())
+
+    @group.command(name="list", description="This channel's schedules")
+    async def listing(interaction: discord.Interaction) -> None:
+        await run(interaction, "schedule", "list")
+
+    for action in ("remove", "pause", "resume"):
+        group.add_command(_by_id(run, action))
+    adapter.tree.add_command(group)
+
+
+def _by_id(run, action: str) -> app_commands.Command:
+    async def callback(interaction: discord.Interaction, id: int) -> None:  # noqa: A002
+        await run(interaction, "schedule", f"{action} {id}")
+    return app_commands.Command(name=action, description=f"{action.capitalize()} a schedule by id",
+                                callback=callback)

@@ -10,7 +10,7 @@ import string
 
 import discord
 
-from bot.model import DiscussionMsg, Document, QuestionMsg, Ranking, Reveal, Text
+from bot.model import DiscussionMsg, Document, Picture, QuestionMsg, Ranking, Reveal, Text
 
 LETTERS = string.ascii_uppercase
 COLOUR = discord.Colour.dark_gold()
@@ -74,6 +74,12 @@ def ranking_embed(r: Ranking) -> discord.Embed:
 def document_kwargs(msg: Document) -> dict:
     return {"content": clip(esc(msg.caption), CONTENT_MAX) or None,
             "file": discord.File(io.BytesIO(msg.content), filename=msg.filename)}
+
+
+def picture_kwargs(msg: Picture) -> dict:
+    embed = discord.Embed(title=clip(esc(msg.caption), 256) or None, colour=COLOUR)
+    embed.set_image(url=f"attachment://{msg.filename}")
+    return {"embed": embed, "file": discord.File(io.BytesIO(msg.png), filename=msg.filename)}
 
 
 def button_label(index: int, choice: str) -> str:

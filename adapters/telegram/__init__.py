@@ -20,8 +20,8 @@ from bot import logsafe
 from bot.core import Core
 from bot.delivery import ChatUnavailable
 from bot.model import (Attachment, ChatRef, ChoiceAnswer, Command, DiscussionMsg, Document, Message,
-                       OutMessage, PollEnd, PollVote, QuestionMsg, Ranking, Reveal, Role, Sent,
-                       Text, UserRef)
+                       OutMessage, Picture, PollEnd, PollVote, QuestionMsg, Ranking, Reveal, Role,
+                       Sent, Text, UserRef)
 
 from . import render
 
@@ -337,6 +337,10 @@ class TelegramAdapter:
             return await self.bot.send_document(
                 document=InputFile(message.content, filename=message.filename),
                 caption=render.esc(message.caption), **html)
+        if isinstance(message, Picture):
+            return await self.bot.send_photo(photo=InputFile(message.png, filename=message.filename),
+                                             caption=render.clip(render.esc(message.caption), 1024),
+                                             **html)
         if isinstance(message, Reveal):
             return await self.bot.send_message(text=render.reveal_html(message, False), **html)
         if isinstance(message, Ranking):

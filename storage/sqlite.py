@@ -17,6 +17,17 @@ from bot.ports import (AlreadyAnswered, AlreadyOpen, AnswerRecord, BoardRow, Cha
 from .migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
+MAX_BATCH = 500  # answers per group commit
+
+
+def _settle(batch, error: Exception | None) -> None:
+    for _, done in batch:
+        if done.done():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
 
 
 class SqliteStore:
@@ -29,6 +40,8 @@ class SqliteStore:
         self._chat_ids: dict[tuple[str, str], int] = {}
         # (platform, user id) -> (db id, display name): a name change writes again.
         self._users: dict[tuple[str, str], tuple[int, str]] = {}
+        self._answers: list[tuple[AnswerRecord, asyncio.Future]] = []
+        self._flusher: asyncio.Task | None = None
 
     @classmethod
     async def open(cls, path: str | Path) -> "SqliteStore":
@@ -72,6 +85,8 @@ class SqliteStore:
         return (await self._fetch_one("SELECT MAX(version) FROM schema_version"))[0]
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            await self._flusher  # answers in flight are committed, not dropped
         await self._conn.close()
 
     # ---- helpers ----------------------------------------------------------------
@@ -175,41 +190,80 @@ class SqliteStore:
             "FROM rounds r JOIN chats c ON c.id = r.chat_id WHERE r.status = 'open'")
         return [OpenRound(*row) for row in rows]
 
-    async def record_answer(self, rec: AnswerRecord) -> int:
-        try:
-            async with self._transaction():
-                return await self._insert_answer(rec)
-        except sqlite3.IntegrityError as exc:
-            if "answers" in str(exc) or "UNIQUE" in str(exc):
-                raise AlreadyAnswered() from None
-            raise StoreError(f"database {self.path}: {exc}") from None
-        except sqlite3.Error as exc:
-            raise StoreError(f"database {self.path}: {exc}") from None
+    async def record_answer(self, rec: AnswerRecord) -> None:
+        """Commit one answer and its totals; returns once it is on disk.
 
-    async def _insert_answer(self, rec: AnswerRecord) -> int:
-        ok = int(rec.correct)
-        await self._conn.execute(
+        Answers arriving together are committed together (group commit): one
+        transaction per batch instead of one per answer, so a burst costs a few
+        round trips to SQLite rather than six per answer."""
+        done = asyncio.get_running_loop().create_future()
+        self._answers.append((rec, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_answers())
+        await done
+
+    async def _flush_answers(self) -> None:
+        while self._answers:
+            batch, self._answers = self._answers[:MAX_BATCH], self._answers[MAX_BATCH:]
+            async with self._write:
+                try:
+                    await self._commit_answers([rec for rec, _ in batch])
+                except sqlite3.IntegrityError:
+                    # Someone answered twice: commit one by one to find who.
+                    await self._commit_each(batch)
+                    continue
+                except sqlite3.Error as exc:
+                    _settle(batch, StoreError(f"database {self.path}: {exc}"))
+                    continue
+            _settle(batch, None)
+
+    async def _commit_each(self, batch) -> None:
+        for rec, done in batch:
+            try:
+                await self._commit_answers([rec])
+            except sqlite3.IntegrityError:
+                _settle([(rec, done)], AlreadyAnswered())
+            except sqlite3.Error as exc:
+                _settle([(rec, done)], StoreError(f"database {self.path}: {exc}"))
+            else:
+                _settle([(rec, done)], None)
+
+    async def _commit_answers(self, recs: list[AnswerRecord]) -> None:
+        try:
+            await self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise sqlite3.OperationalError(f"not writable: {exc}") from None
+        try:
+            await self._insert_answers(recs)
+            await self._conn.execute("COMMIT")
+        except BaseException:
+            await self._rollback()
+            raise
+
+    async def _insert_answers(self, recs: list[AnswerRecord]) -> None:
+        rows = [(r.round_id, r.index, r.user_db_id, r.answer, int(r.correct), r.points, r.chat_db_id,
+                 r.week) for r in recs]
+        await self._conn.executemany(
             "INSERT INTO answers (round_id, question_index, user_id, answer, correct, points) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (rec.round_id, rec.index, rec.user_db_id, rec.answer, ok, rec.points))
-        row = await self._fetch_one(
+            "VALUES (?, ?, ?, ?, ?, ?)", [row[:6] for row in rows])
+        # In order, so a user's two answers in one batch update the streak in turn.
+        await self._conn.executemany(
             "INSERT INTO chat_totals (chat_id, user_id, answered, correct, points, streak, best_streak) "
             "VALUES (?1, ?2, 1, ?3, ?4, ?3, ?3) ON CONFLICT (chat_id, user_id) DO UPDATE SET "
             "answered = answered + 1, correct = correct + ?3, points = points + ?4, "
             "streak = CASE WHEN ?3 THEN streak + 1 ELSE 0 END, "
-            "best_streak = MAX(best_streak, CASE WHEN ?3 THEN streak + 1 ELSE 0 END) "
-            "RETURNING streak", (rec.chat_db_id, rec.user_db_id, ok, rec.points))
-        await self._conn.execute(
+            "best_streak = MAX(best_streak, CASE WHEN ?3 THEN streak + 1 ELSE 0 END)",
+            [(r[6], r[2], r[4], r[5]) for r in rows])
+        await self._conn.executemany(
             "INSERT INTO week_totals (chat_id, week, user_id, answered, correct, points) "
             "VALUES (?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT (chat_id, week, user_id) DO UPDATE SET "
             "answered = answered + 1, correct = correct + ?4, points = points + ?5",
-            (rec.chat_db_id, rec.week, rec.user_db_id, ok, rec.points))
-        await self._conn.execute(
+            [(r[6], r[7], r[2], r[4], r[5]) for r in rows])
+        await self._conn.executemany(
             "INSERT INTO user_totals (user_id, answered, correct, points) VALUES (?1, 1, ?2, ?3) "
             "ON CONFLICT (user_id) DO UPDATE SET "
             "answered = answered + 1, correct = correct + ?2, points = points + ?3",
-            (rec.user_db_id, ok, rec.points))
-        return row[0]
+            [(r[2], r[4], r[5]) for r in rows])
 
     # ---- boards ---------------------------------------------------------------------
 

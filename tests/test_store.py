@@ -1,4 +1,5 @@
 """The SQLite store: migrations, one answer per user and question, clear errors."""
+import asyncio
 import os
 import sqlite3
 
@@ -43,7 +44,7 @@ async def test_reopen_does_not_migrate_again(tmp_path):
 
 async def test_second_answer_is_refused_by_the_database(store):
     chat, user, round_id = await seed_round(store)
-    assert await store.record_answer(record(round_id, chat, user)) == 1
+    await store.record_answer(record(round_id, chat, user))
     with pytest.raises(AlreadyAnswered):
         await store.record_answer(record(round_id, chat, user, points=15))
     stats = await store.user_stats(chat, user)
@@ -102,7 +103,8 @@ async def test_locked_database_gives_store_error(tmp_path, monkeypatch):
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    assert await s.record_answer(record(round_id, chat, user)) == 1
+    await s.record_answer(record(round_id, chat, user))
+    assert (await s.user_stats(chat, user)).answered == 1
     await s.close()
 
 
@@ -112,3 +114,21 @@ async def test_user_id_is_cached_but_a_new_display_name_is_stored(store):
     assert await store.user_id("test", "u1", "Alice B.") == first
     row = await store._fetch_one("SELECT display_name FROM users WHERE id = ?", (first,))
     assert row[0] == "Alice B."
+
+
+async def test_answers_arriving_together_commit_together_and_a_duplicate_is_singled_out(store):
+    chat, user, round_id = await seed_round(store)
+    others = [await store.user_id("test", f"other-{i}", f"Other {i}") for i in range(50)]
+    burst = [store.record_answer(record(round_id, chat, u)) for u in others]
+    burst.append(store.record_answer(record(round_id, chat, others[7], points=15)))  # twice
+    # The same user answering two questions in one batch: the streak counts in order.
+    burst += [store.record_answer(record(round_id, chat, user, 0, True, 12)),
+              store.record_answer(record(round_id, chat, user, 1, True, 11)),
+              store.record_answer(record(round_id, chat, user, 2, False, 0))]
+    results = await asyncio.gather(*burst, return_exceptions=True)
+    assert [type(r).__name__ for r in results].count("AlreadyAnswered") == 1
+    assert isinstance(results[50], AlreadyAnswered)
+    board = await store.board(chat, None, 100)
+    assert sorted(r.points for r in board if r.user_db_id != user) == [10] * 50
+    s = await store.user_stats(chat, user)
+    assert (s.answered, s.points, s.streak, s.best_streak) == (3, 23, 0, 2)

@@ -41,6 +41,7 @@ class SqliteStore:
         # (platform, user id) -> (db id, display name): a name change writes again.
         self._users: dict[tuple[str, str], tuple[int, str]] = {}
         self._answers: list[tuple[AnswerRecord, asyncio.Future]] = []
+        self._in_flight: dict[tuple, asyncio.Future] = {}
         self._flusher: asyncio.Task | None = None
 
     @classmethod
@@ -141,6 +142,9 @@ class SqliteStore:
         cached = self._chat_ids.get(chat.key)
         if cached is not None:
             return cached
+        return await self._once(("chat",) + chat.key, lambda: self._write_chat(chat))
+
+    async def _write_chat(self, chat: ChatRef) -> int:
         row = await self._write_one(
             "INSERT INTO chats (platform, platform_chat_id, title) VALUES (?, ?, ?) "
             "ON CONFLICT (platform, platform_chat_id) DO UPDATE SET "
@@ -150,9 +154,14 @@ class SqliteStore:
         return row[0]
 
     async def user_id(self, platform: str, user_id: str, name: str) -> int:
+        """An empty name (a platform event that carries none) keeps the stored one."""
         cached = self._users.get((platform, user_id))
-        if cached is not None and cached[1] == name:
+        if cached is not None and (cached[1] == name or not name):
             return cached[0]
+        return await self._once(("user", platform, user_id, name),
+                                lambda: self._write_user(platform, user_id, name))
+
+    async def _write_user(self, platform: str, user_id: str, name: str) -> int:
         row = await self._write_one(
             "INSERT INTO users (platform, platform_user_id, display_name) VALUES (?, ?, ?) "
             "ON CONFLICT (platform, platform_user_id) DO UPDATE SET display_name = "
@@ -160,6 +169,15 @@ class SqliteStore:
             "RETURNING id", (platform, user_id, name))
         self._users[(platform, user_id)] = (row[0], name)
         return row[0]
+
+    async def _once(self, key: tuple, write):
+        """Run `write` once for callers that arrive while it runs: the first
+        answers of a burst all ask for the same new user at the same moment."""
+        running = self._in_flight.get(key)
+        if running is None:
+            running = self._in_flight[key] = asyncio.ensure_future(write())
+            running.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        return await asyncio.shield(running)
 
     async def chat_settings(self, chat_db_id: int) -> ChatSettings:
         row = await self._fetch_one("SELECT question_seconds, timezone FROM chats WHERE id = ?",

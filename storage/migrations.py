@@ -126,4 +126,14 @@ MIGRATIONS: list[tuple[int, str]] = [
     );
     CREATE INDEX schedules_chat ON schedules (chat_id);
     """),
+    (4, """
+    -- Boards order by points, then correct answers, then user: with every key
+    -- in the index a top 10 reads 10 rows instead of sorting all the ties.
+    DROP INDEX chat_totals_rank;
+    DROP INDEX week_totals_rank;
+    DROP INDEX user_totals_rank;
+    CREATE INDEX chat_totals_rank ON chat_totals (chat_id, points DESC, correct DESC, user_id);
+    CREATE INDEX week_totals_rank ON week_totals (chat_id, week, points DESC, correct DESC, user_id);
+    CREATE INDEX user_totals_rank ON user_totals (points DESC, correct DESC, user_id);
+    """),
 ]

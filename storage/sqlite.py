@@ -20,6 +20,37 @@ BUSY_TIMEOUT_MS = 5000
 MAX_BATCH = 500  # answers per group commit
 
 
+INSERT_ANSWER = ("INSERT INTO answers (round_id, question_index, user_id, answer, correct, points) "
+                 "VALUES (?, ?, ?, ?, ?, ?)")
+# Run in order, so a user's two answers in one batch update the streak in turn.
+UPSERT_CHAT_TOTAL = (
+    "INSERT INTO chat_totals (chat_id, user_id, answered, correct, points, streak, best_streak) "
+    "VALUES (?1, ?2, 1, ?3, ?4, ?3, ?3) ON CONFLICT (chat_id, user_id) DO UPDATE SET "
+    "answered = answered + 1, correct = correct + ?3, points = points + ?4, "
+    "streak = CASE WHEN ?3 THEN streak + 1 ELSE 0 END, "
+    "best_streak = MAX(best_streak, CASE WHEN ?3 THEN streak + 1 ELSE 0 END)")
+UPSERT_WEEK_TOTAL = (
+    "INSERT INTO week_totals (chat_id, week, user_id, answered, correct, points) "
+    "VALUES (?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT (chat_id, week, user_id) DO UPDATE SET "
+    "answered = answered + 1, correct = correct + ?4, points = points + ?5")
+UPSERT_USER_TOTAL = (
+    "INSERT INTO user_totals (user_id, answered, correct, points) VALUES (?1, 1, ?2, ?3) "
+    "ON CONFLICT (user_id) DO UPDATE SET "
+    "answered = answered + 1, correct = correct + ?2, points = points + ?3")
+
+
+def answer_statements(recs: list[AnswerRecord]) -> list[tuple[str, list[tuple]]]:
+    """The statements that record answers and their totals, with their rows."""
+    return [
+        (INSERT_ANSWER, [(r.round_id, r.index, r.user_db_id, r.answer, int(r.correct), r.points)
+                         for r in recs]),
+        (UPSERT_CHAT_TOTAL, [(r.chat_db_id, r.user_db_id, int(r.correct), r.points) for r in recs]),
+        (UPSERT_WEEK_TOTAL, [(r.chat_db_id, r.week, r.user_db_id, int(r.correct), r.points)
+                             for r in recs]),
+        (UPSERT_USER_TOTAL, [(r.user_db_id, int(r.correct), r.points) for r in recs]),
+    ]
+
+
 def _settle(batch, error: Exception | None) -> None:
     for _, done in batch:
         if done.done():
@@ -259,29 +290,8 @@ class SqliteStore:
             raise
 
     async def _insert_answers(self, recs: list[AnswerRecord]) -> None:
-        rows = [(r.round_id, r.index, r.user_db_id, r.answer, int(r.correct), r.points, r.chat_db_id,
-                 r.week) for r in recs]
-        await self._conn.executemany(
-            "INSERT INTO answers (round_id, question_index, user_id, answer, correct, points) "
-            "VALUES (?, ?, ?, ?, ?, ?)", [row[:6] for row in rows])
-        # In order, so a user's two answers in one batch update the streak in turn.
-        await self._conn.executemany(
-            "INSERT INTO chat_totals (chat_id, user_id, answered, correct, points, streak, best_streak) "
-            "VALUES (?1, ?2, 1, ?3, ?4, ?3, ?3) ON CONFLICT (chat_id, user_id) DO UPDATE SET "
-            "answered = answered + 1, correct = correct + ?3, points = points + ?4, "
-            "streak = CASE WHEN ?3 THEN streak + 1 ELSE 0 END, "
-            "best_streak = MAX(best_streak, CASE WHEN ?3 THEN streak + 1 ELSE 0 END)",
-            [(r[6], r[2], r[4], r[5]) for r in rows])
-        await self._conn.executemany(
-            "INSERT INTO week_totals (chat_id, week, user_id, answered, correct, points) "
-            "VALUES (?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT (chat_id, week, user_id) DO UPDATE SET "
-            "answered = answered + 1, correct = correct + ?4, points = points + ?5",
-            [(r[6], r[7], r[2], r[4], r[5]) for r in rows])
-        await self._conn.executemany(
-            "INSERT INTO user_totals (user_id, answered, correct, points) VALUES (?1, 1, ?2, ?3) "
-            "ON CONFLICT (user_id) DO UPDATE SET "
-            "answered = answered + 1, correct = correct + ?2, points = points + ?3",
-            [(r[2], r[4], r[5]) for r in rows])
+        for sql, rows in answer_statements(recs):
+            await self._conn.executemany(sql, rows)
 
     # ---- boards ---------------------------------------------------------------------
 

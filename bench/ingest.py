@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench.common import ARTICLE, RUNS, header, median, row
 from bot.core import Core
-from bot.model import ChatRef, ChoiceAnswer, Command, QuestionMsg, Role, Sent, UserRef
+from bot.model import ChatRef, ChoiceAnswer, Command, Message, QuestionMsg, Role, Sent, UserRef
 from bot.packs import PackLibrary, load_pack_file
 from storage.floor import raw_answer_rate
 from storage.sqlite import SqliteStore
@@ -56,7 +56,10 @@ class Quiz:
         """Seconds from the answer's arrival to its acknowledgement."""
         q = self.outbox.open[chat.chat_id]
         started = time.perf_counter()
-        reply = await self.core.handle(ChoiceAnswer(chat, user, q.round_id, q.index, 0))
+        if q.kind == "typed":  # right or wrong, a typed answer is recorded the same way
+            reply = await self.core.handle(Message(chat, user, "1941", addressed=True))
+        else:
+            reply = await self.core.handle(ChoiceAnswer(chat, user, q.round_id, q.index, 0))
         assert reply[0].body == "Answer recorded.", reply
         return time.perf_counter() - started
 

@@ -111,6 +111,7 @@ def _pos(mark) -> tuple[int, int]:
 # libyaml's safe loader when PyYAML has it: the same safe constructor, about
 # ten times faster at composing.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR = "tag:yaml.org,2002:str"
 
 
 def _parse(text: str):
@@ -152,6 +153,8 @@ class _Builder:
             if node.tag != _SEQ:
                 raise _Bad(f"unsupported YAML tag {node.tag}", node.start_mark)
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        if node.tag == _STR:
+            return node.value  # most values: no need for the constructor's machinery
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
@@ -170,7 +173,7 @@ class _Builder:
                 raise _Bad("YAML merge keys (<<) are not supported", key_node.start_mark)
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _Bad("a key must be plain text", key_node.start_mark)
-            key = self.loader.construct_object(key_node)
+            key = key_node.value if key_node.tag == _STR else self.loader.construct_object(key_node)
             key = key if isinstance(key, str) else str(key)
             if key in out:
                 raise _Bad(f"key `{key}` appears twice", key_node.start_mark)

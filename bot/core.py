@@ -3,9 +3,10 @@ answers with platform-neutral messages. Adapters call `Core.handle`."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Awaitable, Callable
 
+from . import sanitize
 from .delivery import Delivery
 from .discussions import DEFAULT_HOURS, DiscussionService
 from .model import (ChatRef, ChoiceAnswer, Command, Document, Event, Message, OutMessage,
@@ -17,6 +18,7 @@ from .packs import PackLibrary, load_pack_bytes
 from .packs.loader import MAX_BYTES
 from .ports import Clock, RealClock, Store, StoreError
 from .quiz import RECORDED, QuizError, QuizService
+from .ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ class Core:
                                          self.discussions, self.timeline,
                                          grace_seconds=grace_seconds)
         self.commands: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}
+        self.limiter = RateLimiter(self.clock)
 
     async def start(self) -> None:
         interrupted = await self.quiz.recover()
@@ -72,6 +75,9 @@ class Core:
     async def handle(self, event: Event) -> list[OutMessage]:
         """Everything an adapter passes in comes through here; the replies go back
         to the event's author (ephemeral where marked)."""
+        event = _cleaned(event)
+        if not self.limiter.allow(event.user.key):
+            return self._slow_down(event.user.key)
         try:
             if isinstance(event, PollVote):
                 await self.discussions.vote(event.platform, event.poll, event.user, event.option,
@@ -92,6 +98,14 @@ class Core:
             return [Text("Sorry, the bot's database is unavailable right now; nothing was changed.",
                          ephemeral=True)]
         raise TypeError(f"not an event: {event!r}")
+
+    def _slow_down(self, key: tuple[str, str]) -> list[OutMessage]:
+        # Said once per flood: answering every dropped message would be a flood too.
+        if key in self.limiter.warned:
+            return []
+        self.limiter.warned.add(key)
+        return [Text("You are sending too much too fast; the bot ignores you for a moment.",
+                     ephemeral=True)]
 
     async def _message(self, event: Message) -> list[OutMessage]:
         if event.place and await self.discussions.took_part(event.chat.platform, event.place,
@@ -301,6 +315,18 @@ class Core:
             return [Text(f"Pack {pack.id} has no dated events.", ephemeral=True)]
         png = self.timeline.png(pack, self.packs.version(pack.id) or "")
         return [Picture(f"timeline-{pack.id}.png", png, f"{pack.title}: {len(pack.events)} events")]
+
+
+def _cleaned(event: Event) -> Event:
+    """The event with the author's name and any typed text cleaned of control
+    and invisible characters (markup stays: adapters escape it)."""
+    user = replace(event.user, name=sanitize.name(event.user.name)) if event.user.name else event.user
+    if isinstance(event, Command):
+        return replace(event, user=user, name=sanitize.clean(event.name),
+                       args=sanitize.clean(event.args, keep_newlines=True))
+    if isinstance(event, Message):
+        return replace(event, user=user, text=sanitize.clean(event.text, keep_newlines=True))
+    return replace(event, user=user)
 
 
 def _hours(word: str) -> float | None:

@@ -337,3 +337,36 @@ async def test_schedule_group_and_timeline_picture(dc):
     assert picture["data"]["embeds"][0]["image"]["url"] == "attachment://timeline-dates.png"
     call = next(c for c in dc.fake.calls if c.path.endswith("/callback") and c.files)
     assert call.files["timeline-dates.png"].startswith(b"\x89PNG")
+
+
+DISCORD_CALLS = {
+    "quiz": [{"name": "pack", "type": 3, "value": "typed"}],
+    "answer": [{"name": "text", "type": 3, "value": "1941"}],
+    "vote": [{"name": "option", "type": 4, "value": 1}],
+    "perspectives": [{"name": "prompt", "type": 3, "value": "x"}],
+    "discuss": [{"name": "prompt", "type": 3, "value": "x"}],
+    "timeline": [{"name": "pack", "type": 3, "value": "mini"}],
+    "timezone": [{"name": "name", "type": 3, "value": "UTC"}],
+    "timer": [{"name": "seconds", "type": 4, "value": 30}],
+}
+
+
+async def test_permission_table_on_discord(dc):
+    """Every command as a member, a moderator (Manage Messages) and an admin (Manage Server)."""
+    from bot.core import COMMANDS
+    from bot.model import Role
+    from bot.ratelimit import RateLimiter
+    dc.core.limiter = RateLimiter(dc.clock, burst=1000)  # this test is a flood on purpose
+    perms = {Role.MEMBER: "68608", Role.MODERATOR: MOD_PERMS, Role.ADMIN: ADMIN_PERMS}
+    for role, permissions in perms.items():
+        for spec in COMMANDS:
+            if spec.name in ("pack", "schedule"):
+                payload = subcommand(spec.name, "list", ADA, permissions=permissions)
+            else:
+                payload = slash(spec.name, ADA, DISCORD_CALLS.get(spec.name), permissions=permissions)
+            reply = await dc.interact(payload)
+            content = (reply.get("data") or {}).get("content") or ""
+            refused = content == f"/{spec.name} is for {spec.role.name.lower()}s only."
+            assert refused == (role < spec.role), (role, spec.name, content)
+            await dc.core.quiz.shutdown()
+            dc.core.quiz._rounds.clear()

@@ -391,3 +391,38 @@ async def test_schedules_from_telegram_and_a_lost_chat_pauses_them(tg):
         await tg.core.schedules.post_on_this_day(ChatRef("telegram", str(GROUP)), "Europe/Moscow")
     rows = await tg.core.store.schedules()
     assert rows[0].paused and tg.core.schedules.next_run(1) is None
+
+
+TG_ARGS = {"quiz": "typed", "answer": "1941", "timer": "30", "vote": "1", "perspectives": "x",
+           "discuss": "x", "timezone": "UTC", "schedule": "list", "pack": "list", "timeline": "mini"}
+
+
+async def test_permission_table_on_telegram(tg):
+    """Every command as a group member, a group admin, and in a private chat."""
+    from bot.core import COMMANDS
+    from bot.model import Role
+    from bot.ratelimit import RateLimiter
+    tg.core.limiter = RateLimiter(tg.clock, burst=1000)  # this test is a flood on purpose
+    who = {Role.MEMBER: (GROUP, ALICE), Role.ADMIN: (GROUP, ADMIN),
+           Role.MODERATOR: (ALICE_ID, ALICE)}  # one's own private chat
+    for role, (chat_id, user) in who.items():
+        for spec in COMMANDS:
+            args = TG_ARGS.get(spec.name, "")
+            await tg.say(chat_id, user, f"/{spec.name} {args}".strip())
+            refused = f"/{spec.name} is for {spec.role.name.lower()}s only." in tg.api.sent_texts()[-3:]
+            assert refused == (role < spec.role), (role, spec.name)
+            await tg.core.quiz.shutdown()  # a round started here must not block the next line
+            tg.core.quiz._rounds.clear()
+
+
+async def test_a_button_from_another_chats_round_is_refused(tg):
+    await tg.say(GROUP, ALICE, "/quiz tg 2")
+    await until(lambda: tg.api.called("sendPoll") or keyboards(tg))
+    rnd = tg.core.quiz.current(ChatRef("telegram", str(GROUP)))
+    other = -1009999
+    message = {"message_id": 1, "date": 0, "chat": chat_json(other),
+               "from": {"id": BOT_ID, "is_bot": True, "first_name": "History Quiz"}}
+    tg.api.push(callback_update(other, BOB, message, f"a:{rnd.id}:0:0"))
+    ack = (await tg.wait_calls("answerCallbackQuery", 1))[0]
+    assert ack["text"] == "This question is closed."
+    assert open_answers(tg) == 0

@@ -480,3 +480,29 @@ class SqliteStore:
             "UPDATE schedules SET last_due = ?1 WHERE id = ?2 AND (last_due IS NULL OR last_due < ?1) "
             "RETURNING id", (due, schedule_id))
         return row is not None
+
+    # ---- audit (for operators and the crash test) ------------------------------------
+
+    async def integrity_check(self) -> str:
+        return (await self._fetch_one("PRAGMA integrity_check"))[0]
+
+    async def has_answer(self, round_id: int, index: int, user_db_id: int) -> bool:
+        return await self._fetch_one(
+            "SELECT 1 FROM answers WHERE round_id = ? AND question_index = ? AND user_id = ?",
+            (round_id, index, user_db_id)) is not None
+
+    async def totals_mismatches(self) -> list[tuple]:
+        """(chat, user, counted, stored) wherever a total disagrees with the answers."""
+        return await self._fetch_all(
+            "WITH counted AS (SELECT r.chat_id, a.user_id, COUNT(*) AS n, SUM(a.points) AS pts "
+            "FROM answers a JOIN rounds r ON r.id = a.round_id GROUP BY r.chat_id, a.user_id) "
+            "SELECT c.chat_id, c.user_id, c.n, t.answered FROM counted c "
+            "LEFT JOIN chat_totals t ON t.chat_id = c.chat_id AND t.user_id = c.user_id "
+            "WHERE t.answered IS NOT c.n OR t.points IS NOT c.pts "
+            "UNION ALL SELECT NULL, u.user_id, SUM(c.n), u.answered FROM counted c "
+            "JOIN user_totals u ON u.user_id = c.user_id GROUP BY u.user_id "
+            "HAVING SUM(c.n) != u.answered")
+
+    async def round_statuses(self) -> dict[str, int]:
+        rows = await self._fetch_all("SELECT status, COUNT(*) FROM rounds GROUP BY status")
+        return {status: count for status, count in rows}

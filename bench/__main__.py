@@ -2,7 +2,7 @@
 goal and `ok` or `MISS`. Medians of several runs; ratios from one run.
 
     python -m bench              all of them (a few minutes)
-    python -m bench ingest ...   only the named parts: ingest boards packs broadcast startup
+    python -m bench ingest ...   only the named parts: ingest boards packs broadcast startup hostile
 """
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import logging
 import sys
 import time
 
-from bench import boards, broadcast, common, ingest, packs, startup
+from bench import boards, broadcast, common, hostile, ingest, packs, startup
 
 PARTS = {"ingest": ingest.main, "boards": boards.main, "packs": packs.main,
-         "broadcast": broadcast.main, "startup": startup.main}
+         "broadcast": broadcast.main, "startup": startup.main, "hostile": hostile.main}
 
 
 def main(names: list[str]) -> int:

@@ -48,7 +48,8 @@ class Harness:
 async def make_dc(tmp_path, clock):
     running = []
 
-    async def make(db_name: str = "bot.sqlite3", fake: FakeDiscord | None = None) -> Harness:
+    async def make(db_name: str = "bot.sqlite3", fake: FakeDiscord | None = None,
+                   **config) -> Harness:
         if fake is None:
             fake = FakeDiscord()
             await fake.start()
@@ -60,7 +61,7 @@ async def make_dc(tmp_path, clock):
                     default_pack="mini")
         adapter = DiscordAdapter(core, DiscordConfig(
             fake.token, api_base_url=fake.base_url, gateway_url=fake.gateway_url,
-            guild_ready_timeout=0.05))
+            guild_ready_timeout=0.05, **config))
         running.append((fake, store, core, adapter))
         await adapter.start()
         await core.start()  # after the adapter, so interrupted rounds can be announced
@@ -370,3 +371,26 @@ async def test_permission_table_on_discord(dc):
             assert refused == (role < spec.role), (role, spec.name, content)
             await dc.core.quiz.shutdown()
             dc.core.quiz._rounds.clear()
+
+
+async def test_plain_message_answers_with_the_message_content_intent(make_dc):
+    dc = await make_dc(message_content=True)
+    await dc.interact(slash("quiz", ALICE, [{"name": "pack", "type": 3, "value": "typed"}]))
+    await until(lambda: dc.channel_posts())
+    question = sent_message(dc.fake, dc.channel_posts()[0])
+    reply_to = {"message_id": question["id"], "channel_id": str(CHANNEL_ID), "guild_id": "800"}
+    answer = message_json(str(CHANNEL_ID), BOB, "1941") | {
+        "guild_id": "800", "member": member_json(BOB), "message_reference": reply_to,
+        "referenced_message": question}
+    await dc.fake.dispatch("MESSAGE_CREATE", answer)
+    await until(lambda: any(p.get("content") == "Answer recorded." for p in dc.channel_posts()))
+    ack = next(p for p in dc.channel_posts() if p.get("content") == "Answer recorded.")
+    assert str(ack["message_reference"]["message_id"]) == answer["id"]
+    assert ack["allowed_mentions"]["parse"] == [] and ack["allowed_mentions"]["replied_user"] is False
+
+
+def test_sharding_is_configured_from_the_environment():
+    config = DiscordConfig.from_env("t" * 30, {"DISCORD_SHARD_COUNT": "4", "DISCORD_SHARD_IDS": "0,1",
+                                               "DISCORD_GUILD_ID": "800"})
+    assert (config.shard_count, config.shard_ids, config.guild_id) == (4, [0, 1], 800)
+    assert DiscordConfig.from_env("t" * 30, {}).shard_count is None

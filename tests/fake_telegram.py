@@ -15,6 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.local_server import serve
+
 BOT_ID = 5000
 BOT_USERNAME = "history_quiz_bot"
 NOW = 1_800_000_000
@@ -68,12 +70,7 @@ class FakeBotApi:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.*}", self._file)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._runner, self.base_url = await serve(app)
         return self.base_url
 
     async def stop(self) -> None:

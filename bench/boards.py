@@ -37,7 +37,7 @@ async def measure() -> dict[str, float]:
         started = time.perf_counter()
         chats, users = await fill(store)
         filled = time.perf_counter() - started
-        answered = (await store._fetch_one("SELECT COUNT(*) FROM answers"))[0]
+        answered = await store.answer_count()
         assert answered == CHATS * MEMBERS_PER_CHAT * QUESTIONS, answered
         figures = {"fill": filled}
         for name, call in (("chat", lambda i: store.board(chats[i % CHATS], None, 10)),

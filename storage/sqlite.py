@@ -486,6 +486,9 @@ class SqliteStore:
     async def integrity_check(self) -> str:
         return (await self._fetch_one("PRAGMA integrity_check"))[0]
 
+    async def answer_count(self) -> int:
+        return (await self._fetch_one("SELECT COUNT(*) FROM answers"))[0]
+
     async def has_answer(self, round_id: int, index: int, user_db_id: int) -> bool:
         return await self._fetch_one(
             "SELECT 1 FROM answers WHERE round_id = ? AND question_index = ? AND user_id = ?",

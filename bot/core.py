@@ -76,6 +76,13 @@ class Core:
         """Everything an adapter passes in comes through here; the replies go back
         to the event's author (ephemeral where marked)."""
         event = _cleaned(event)
+        if isinstance(event, Message) and not event.text.strip():
+            # A platform that hides message text (Discord without the Message
+            # Content intent) still says who wrote where: that counts as taking
+            # part in a discussion, and costs the member nothing of their limit.
+            if event.place:
+                await self.discussions.took_part(event.chat.platform, event.place, event.user)
+            return []
         if not self.limiter.allow(event.user.key):
             return self._slow_down(event.user.key)
         try:

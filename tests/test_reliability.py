@@ -131,3 +131,9 @@ async def test_a_fifty_megabyte_upload_is_refused_before_download(core):
     replies = await core.handle(Command(CHAT, ADMIN, "pack", "load",
                                         Attachment("big.yaml", 50 * 1024 * 1024, fetch)))
     assert "Nothing was loaded" in replies[0].body and not fetched
+
+
+async def test_text_hidden_by_the_platform_costs_nothing_of_the_limit(core):
+    for i in range(200):  # chat the bot cannot read, e.g. Discord without Message Content
+        assert await core.handle(Message(CHAT, BOB, "", place="thread-x")) == []
+    assert (await core.handle(Command(CHAT, BOB, "packs")))[0].title == "Quiz packs"

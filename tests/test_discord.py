@@ -394,3 +394,15 @@ def test_sharding_is_configured_from_the_environment():
                                                "DISCORD_GUILD_ID": "800"})
     assert (config.shard_count, config.shard_ids, config.guild_id) == (4, [0, 1], 800)
     assert DiscordConfig.from_env("t" * 30, {}).shard_count is None
+
+
+async def test_a_long_error_report_comes_back_as_a_file(dc):
+    broken = b"id: broken\ntitle: Broken\nquestions:\n" + b"".join(
+        f"  - {{id: q{i}, kind: choice, prompt: Q?, choices: [A, B], answer: Z, explanation: x, "
+        f"source: y}}\n".encode() for i in range(20))
+    payload = pack_load(dc.fake, ADA, "many.yaml", broken, ADMIN_PERMS)
+    await dc.interact(payload)
+    replies = await followups(dc, payload, 2)
+    assert "and 5 more in the file" in replies[0].body["content"]
+    assert replies[1].files["many.yaml.errors.txt"].decode().count("many.yaml:") == 20
+    assert all(r.body["flags"] & 64 for r in replies)  # only the admin sees them

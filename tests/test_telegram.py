@@ -426,3 +426,17 @@ async def test_a_button_from_another_chats_round_is_refused(tg):
     ack = (await tg.wait_calls("answerCallbackQuery", 1))[0]
     assert ack["text"] == "This question is closed."
     assert open_answers(tg) == 0
+
+
+async def test_a_long_error_report_comes_as_a_file_too(tg):
+    broken = b"id: broken\ntitle: Broken\nquestions:\n" + b"".join(
+        f"  - {{id: q{i}, kind: choice, prompt: Q?, choices: [A, B], answer: Z, explanation: x, "
+        f"source: y}}\n".encode() for i in range(20))
+    tg.api.add_file("many", broken)
+    await tg.say(GROUP, ADMIN, None, caption="/pack load",
+                 document=document_json("many", "many.yaml", len(broken)))
+    await until(lambda: tg.api.called("sendDocument"))
+    document = tg.api.called("sendDocument")[0]
+    assert document["document_name"] == "many.yaml.errors.txt"
+    assert document["document"].decode().count("many.yaml:") == 20
+    assert "and 5 more in the file" in tg.last_text()

@@ -44,13 +44,23 @@ class Quiz:
         return self
 
     async def open_questions(self, chats: int) -> list[ChatRef]:
-        admin = UserRef("bench", "admin", "Admin", Role.ADMIN)
         refs = [ChatRef("bench", f"c{i}") for i in range(chats)]
-        for chat in refs:
+        for i, chat in enumerate(refs):
+            admin = UserRef("bench", f"admin{i}", "Admin", Role.ADMIN)  # a moderator per chat
             await self.core.handle(Command(chat, admin, "quiz", "japan-ussr-1945 1"))
+        await asyncio.wait_for(self._all_open(chats), timeout=60)
+        return refs
+
+    async def _all_open(self, chats: int) -> None:
         while len(self.outbox.open) < chats:
             await asyncio.sleep(0.001)
-        return refs
+
+    async def members(self, chat: ChatRef, count: int) -> list[UserRef]:
+        """Members who have played before: known to the store, as in a living chat."""
+        users = [UserRef("bench", f"{chat.chat_id}-u{j}", f"User {j}") for j in range(count)]
+        for user in users:
+            await self.store.user_id(user.platform, user.user_id, user.name)
+        return users
 
     async def answer(self, chat: ChatRef, user: UserRef) -> float:
         """Seconds from the answer's arrival to its acknowledgement."""
@@ -73,9 +83,9 @@ async def burst(chats: int, users_per_chat: int) -> tuple[float, float]:
     """Everyone answers at once: answers/s and the p99 acknowledgement (ms)."""
     async with Quiz() as quiz:
         refs = await quiz.open_questions(chats)
-        users = [UserRef("bench", f"u{j}", f"User {j}") for j in range(users_per_chat)]
+        pairs = [(c, u) for c in refs for u in await quiz.members(c, users_per_chat)]
         started = time.perf_counter()
-        latencies = await asyncio.gather(*(quiz.answer(c, u) for c in refs for u in users))
+        latencies = await asyncio.gather(*(quiz.answer(c, u) for c, u in pairs))
         elapsed = time.perf_counter() - started
     return len(latencies) / elapsed, _p99(latencies) * 1000
 
@@ -84,12 +94,14 @@ async def paced(rate: float, seconds: float, chats: int = 100) -> tuple[float, f
     """Answers arriving evenly at `rate` per second: p50 and p99 acknowledgement (ms)."""
     async with Quiz() as quiz:
         refs = await quiz.open_questions(chats)
-        loop = asyncio.get_running_loop()
         total = int(rate * seconds)
+        members = {c.chat_id: await quiz.members(c, total // chats) for c in refs}
+        loop = asyncio.get_running_loop()
         start = loop.time() + 0.05
         tasks = []
         for i in range(total):
-            chat, user = refs[i % chats], UserRef("bench", f"p{i // chats}", f"P {i // chats}")
+            chat = refs[i % chats]
+            user = members[chat.chat_id][i // chats]
             await asyncio.sleep(max(0.0, start + i / rate - loop.time()))
             tasks.append(asyncio.ensure_future(quiz.answer(chat, user)))
         latencies = sorted(await asyncio.gather(*tasks))

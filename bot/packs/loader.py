@@ -127,32 +127,66 @@ def _parse(text: str):
     try:
         if node is None:
             raise _Bad("the file is empty")
-        builder = _Builder(loader)
-        return builder.build(node, (), 0), builder.marks
+        return _Builder(loader).build(node, 0), _NodeMarks(node)
     finally:
         loader.dispose()
+
+
+class _NodeMarks:
+    """Where a value stands in the file, looked up in the YAML node tree only
+    when a problem is reported: a good pack needs no positions at all.
+    A path is keys and indexes; a last step "<key>" asks for the key itself."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def get(self, path: tuple, default=None):
+        node, key_node = self.root, None
+        for i, step in enumerate(path):
+            if step == "<key>" and i == len(path) - 1:
+                return key_node.start_mark if key_node is not None else default
+            if isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+                if not 0 <= step < len(node.value):
+                    return default
+                node, key_node = node.value[step], None
+            elif isinstance(node, yaml.MappingNode):
+                found = next(((k, v) for k, v in node.value
+                              if isinstance(k, yaml.ScalarNode) and k.value == str(step)), None)
+                if found is None:
+                    return default
+                key_node, node = found
+            else:
+                return default
+        return node.start_mark
+
+    def __contains__(self, path: tuple) -> bool:
+        return self.get(path) is not None
+
+    def __getitem__(self, path: tuple):
+        mark = self.get(path)
+        if mark is None:
+            raise KeyError(path)
+        return mark
 
 
 class _Builder:
     def __init__(self, loader):
         self.loader = loader
-        self.marks: dict[tuple, object] = {}
         self.nodes = 0
 
-    def build(self, node, path: tuple, depth: int):
+    def build(self, node, depth: int):
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise _Bad(f"YAML expands to more than {MAX_NODES:,} values (aliases nested too far?)",
                        node.start_mark)
         if depth > MAX_DEPTH:
             raise _Bad(f"YAML is nested deeper than {MAX_DEPTH} levels", node.start_mark)
-        self.marks[path] = node.start_mark
         if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path, depth)
+            return self._mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ:
                 raise _Bad(f"unsupported YAML tag {node.tag}", node.start_mark)
-            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+            return [self.build(item, depth + 1) for item in node.value]
         if node.tag == _STR:
             return node.value  # most values: no need for the constructor's machinery
         try:
@@ -164,7 +198,7 @@ class _Builder:
             # beside every other problem instead of stopping here.
             return node.value
 
-    def _mapping(self, node, path: tuple, depth: int) -> dict:
+    def _mapping(self, node, depth: int) -> dict:
         if node.tag != _MAP:
             raise _Bad(f"unsupported YAML tag {node.tag}", node.start_mark)
         out: dict = {}
@@ -177,14 +211,13 @@ class _Builder:
             key = key if isinstance(key, str) else str(key)
             if key in out:
                 raise _Bad(f"key `{key}` appears twice", key_node.start_mark)
-            self.marks[path + (key, "<key>")] = key_node.start_mark
-            out[key] = self.build(value_node, path + (key,), depth + 1)
+            out[key] = self.build(value_node, depth + 1)
         return out
 
 
 # ---- validation ---------------------------------------------------------------
 
-def _validate(raw, marks: dict, filename: str, stem: str) -> LoadResult:
+def _validate(raw, marks, filename: str, stem: str) -> LoadResult:
     result = LoadResult(filename)
     if is_red_trivia(raw):
         raw, marks = red_to_pack_data(raw, marks, stem)
@@ -248,7 +281,7 @@ def _did_you_mean(word: str, options) -> str:
 
 
 class _Reporter:
-    def __init__(self, filename: str, raw: dict, marks: dict):
+    def __init__(self, filename: str, raw: dict, marks):
         self.filename, self.raw, self.marks = filename, raw, marks
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []

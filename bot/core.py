@@ -76,7 +76,7 @@ class Core:
         """Everything an adapter passes in comes through here; the replies go back
         to the event's author (ephemeral where marked)."""
         event = _cleaned(event)
-        if isinstance(event, Message) and not event.text.strip():
+        if isinstance(event, Message) and not event.addressed and not event.text.strip():
             # A platform that hides message text (Discord without the Message
             # Content intent) still says who wrote where: that counts as taking
             # part in a discussion, and costs the member nothing of their limit.

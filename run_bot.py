@@ -90,7 +90,8 @@ async def run(args) -> int:
         if tokens:
             return await run_platforms(core, tokens)
         from adapters.console import ConsoleAdapter
-        console = ConsoleAdapter(core, echo=not sys.stdin.isatty())
+        console = ConsoleAdapter(core, echo=not sys.stdin.isatty(),
+                                 pictures=Path(args.db).parent / "pictures")
         await core.start()
         await console.run()
         return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import string
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.core import Core
@@ -54,8 +55,9 @@ def render(msg: OutMessage) -> str:
 
 class ConsoleAdapter:
     def __init__(self, core: Core, out: TextIO = sys.stdout, echo: bool = False,
-                 user_name: str = "you"):
+                 user_name: str = "you", pictures: Path | None = None):
         self.core, self.out, self.echo = core, out, echo
+        self.pictures = pictures
         self.admin = UserRef(PLATFORM, "console-admin", user_name, Role.ADMIN)
         self._next_id = 0
         core.delivery.register(PLATFORM, self)
@@ -64,11 +66,20 @@ class ConsoleAdapter:
 
     async def send(self, chat: ChatRef, message: OutMessage) -> Sent:
         self._print(render(message))
+        self._keep(message)
         self._next_id += 1
         return Sent(str(self._next_id))
 
     async def edit(self, chat: ChatRef, sent: Sent, message: OutMessage) -> None:
         self._print(render(message))
+
+    def _keep(self, message: OutMessage) -> None:
+        """A terminal cannot show a picture: write it where the user can open it."""
+        if isinstance(message, Picture) and self.pictures is not None:
+            self.pictures.mkdir(parents=True, exist_ok=True)
+            path = self.pictures / message.filename
+            path.write_bytes(message.png)
+            self._print(f"(saved as {path})")
 
     def _print(self, text: str) -> None:
         self.out.write(text + "\n\n")
@@ -102,6 +113,7 @@ class ConsoleAdapter:
             self._print(f"{event.user.name}> {said.strip()}")
         for reply in await self.core.handle(event):
             self._print(render(reply))
+            self._keep(reply)
 
     async def run(self, stream: TextIO = sys.stdin) -> None:
         """Read lines until end of input, then let the open round finish."""

@@ -1,5 +1,5 @@
-"""The console's two kinds of speaker against the permission table: the
-operator (an admin) and `@name` lines (members)."""
+"""The console: its two kinds of speaker against the permission table (the
+operator is an admin, `@name` lines are members), and pictures saved to files."""
 from __future__ import annotations
 
 import io
@@ -9,7 +9,9 @@ import pytest
 from adapters.console import ConsoleAdapter
 from bot.core import COMMANDS
 from bot.model import Role
+from bot.packs import load_pack_file
 from bot.ratelimit import RateLimiter
+from tests.conftest import DATA
 
 ARGS = {"quiz": "mini 1", "answer": "Moscow", "timer": "30", "vote": "1", "perspectives": "x",
         "discuss": "x", "timezone": "UTC", "schedule": "list", "pack": "list", "timeline": "mini"}
@@ -28,3 +30,12 @@ async def test_every_command_from_the_console(core, speaker, role):
         assert refused == (role < spec.role), (spec.name, said)
         await core.quiz.shutdown()
         core.quiz._rounds.clear()
+
+
+async def test_pictures_are_saved_where_the_user_can_open_them(core, tmp_path):
+    out = io.StringIO()
+    console = ConsoleAdapter(core, out=out, pictures=tmp_path / "pictures")
+    core.packs.add(load_pack_file(DATA / "dates.yaml"))
+    await console.handle_line("/timeline dates")
+    saved = tmp_path / "pictures" / "timeline-dates.png"
+    assert saved.read_bytes().startswith(b"\x89PNG") and f"(saved as {saved})" in out.getvalue()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench.common import ROOT  # noqa: F401  (puts the project on sys.path)
+import bench.common  # noqa: F401  (puts the project on sys.path)
 from bot.model import ChatRef, Command, Role, Sent, UserRef
 from run_bot import build_core, parse_args
 

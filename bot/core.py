@@ -9,8 +9,8 @@ from typing import Awaitable, Callable
 from . import sanitize
 from .delivery import Delivery
 from .discussions import DEFAULT_HOURS, DiscussionService
-from .model import (ChatRef, ChoiceAnswer, Command, Document, Event, Message, OutMessage,
-                    Picture, PollVote, RankRow, Ranking, Role, Text, UserRef)
+from .model import (ChoiceAnswer, Command, Document, Event, Message, OutMessage, Picture,
+                    PollVote, RankRow, Ranking, Role, Text)
 from .schedules import KINDS, USAGE as SCHEDULE_USAGE, ScheduleService
 from .timeline import Timeline
 from .when import WhenError

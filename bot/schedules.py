@@ -15,7 +15,6 @@ import functools
 import logging
 import zoneinfo
 
-from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from . import onthisday, when

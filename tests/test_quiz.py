@@ -1,7 +1,6 @@
 """Rounds, answers, scores and commands through the core, on a real SQLite store."""
 import asyncio
 
-
 from bot.model import ChoiceAnswer, Command, Message, Ranking, Text
 from bot.rounds import BASE_POINTS, MAX_SPEED_BONUS
 from bot.model import QuestionMsg, UserRef

@@ -275,8 +275,8 @@ class Core:
 
     async def cmd_perspectives(self, cmd: Command) -> list[OutMessage]:
         if not cmd.args.strip():
-            ids = ", ".join(d.id for p in self.packs.packs() for d in p.discussions) or "none"
-            return [Text(f"Usage: /perspectives <prompt-id>. Prompts: {ids}.", ephemeral=True)]
+            return [Text(f"Usage: /perspectives <prompt-id>. Prompts: "
+                         f"{self.discussions.prompt_ids()}.", ephemeral=True)]
         return [self.discussions.perspectives(cmd.args.strip())]
 
     async def cmd_discussions(self, cmd: Command) -> list[OutMessage]:

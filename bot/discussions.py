@@ -19,7 +19,6 @@ log = logging.getLogger(__name__)
 DEFAULT_HOURS = 24.0
 MAX_HOURS = 24 * 7
 RECENT = 5
-BOT_USER_ID = "history-bot"
 
 
 class DiscussionService:
@@ -47,6 +46,16 @@ class DiscussionService:
     def _all(self) -> list[tuple[Pack, Discussion]]:
         return [(p, d) for p in self.packs.packs() for d in p.discussions]
 
+    def prompt_ids(self) -> str:
+        return ", ".join(d.id for _, d in self._all()) or "none"
+
+    def _find_or_explain(self, prompt_id: str) -> tuple[Pack, Discussion]:
+        found = self.find(prompt_id)
+        if found is None:
+            raise QuizError(f"There is no discussion prompt {prompt_id[:64]!r}. "
+                            f"Prompts: {self.prompt_ids()}.")
+        return found
+
     async def _pick(self, chat_db: int) -> tuple[Pack, Discussion]:
         every = self._all()
         if not every:
@@ -64,10 +73,7 @@ class DiscussionService:
             raise QuizError(f"A discussion can run from a few minutes to {MAX_HOURS} hours.")
         chat_db = await self.store.chat_id(chat)
         if prompt_id:
-            found = self.find(prompt_id)
-            if found is None:
-                raise QuizError(f"There is no discussion prompt {prompt_id[:64]!r}. "
-                                f"Prompts: {', '.join(d.id for _, d in self._all()) or 'none'}.")
+            found = self._find_or_explain(prompt_id)
         else:
             found = await self._pick(chat_db)
         pack, d = found
@@ -177,28 +183,14 @@ class DiscussionService:
             return
         try:
             await self.delivery.send(chat, summary(found[1], tally.votes, tally.participants))
-            await self._follow_up(chat, *found)
+            await self.quiz.ask_one(chat, found[0], found[1].questions)
         except ChatUnavailable:
             log.info("discussion %s closed; its chat is gone", row.id)
-
-    async def _follow_up(self, chat: ChatRef, pack: Pack, d: Discussion) -> None:
-        question = next((pack.question(q) for q in d.questions if pack.question(q)), None)
-        if question is None:
-            return
-        bot = UserRef(chat.platform, BOT_USER_ID, "History bot")
-        try:
-            await self.quiz.start(chat, bot, pack, 1, questions=[question])
-        except (QuizError, StoreError) as exc:
-            log.info("no follow-up question in %s: %s", chat.key, exc)
 
     # ---- reading --------------------------------------------------------------------------
 
     def perspectives(self, prompt_id: str) -> Text:
-        found = self.find(prompt_id)
-        if found is None:
-            raise QuizError(f"There is no discussion prompt {prompt_id[:64]!r}. "
-                            f"Prompts: {', '.join(d.id for _, d in self._all()) or 'none'}.")
-        _, d = found
+        _, d = self._find_or_explain(prompt_id)
         return Text("\n\n".join(_perspective(p) for p in d.perspectives), title=d.prompt)
 
     async def recent(self, chat: ChatRef) -> Text:

@@ -21,6 +21,7 @@ CLOSED = "This question is closed."
 ALREADY = "You already answered this question."
 RECORDED = "Answer recorded."
 NOT_SAVED = "Sorry, your answer could not be saved. Please try again."
+BOT_USER_ID = "history-bot"
 
 
 class QuizError(Exception):
@@ -61,6 +62,21 @@ class QuizService:
         self._rounds[chat.key] = rnd
         rnd.task = asyncio.create_task(self._run(rnd), name=f"round-{rnd.id}")
         return rnd
+
+    def bot_user(self, chat: ChatRef) -> UserRef:
+        """Who starts the rounds that schedules and discussions start."""
+        return UserRef(chat.platform, BOT_USER_ID, "History bot")
+
+    async def ask_one(self, chat: ChatRef, pack: Pack, question_ids: list[str]) -> None:
+        """A one-question round on the first of `question_ids` the pack has, as a
+        follow-up; nothing when none exists or a round is already running."""
+        question = next((pack.question(q) for q in question_ids if pack.question(q)), None)
+        if question is None:
+            return
+        try:
+            await self.start(chat, self.bot_user(chat), pack, 1, questions=[question])
+        except (QuizError, StoreError) as exc:
+            log.info("no follow-up question in %s: %s", chat.key, exc)
 
     async def _create(self, chat: ChatRef, user: UserRef, pack: Pack, count: int,
                       chosen: list[Question] | None) -> Round:

@@ -20,7 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from . import onthisday, when
 from .delivery import ChatUnavailable, Delivery
 from .discussions import DiscussionService
-from .model import ChatRef, OutMessage, Picture, Text, UserRef
+from .model import ChatRef, OutMessage, Picture, Text
 from .packs import PackLibrary
 from .ports import Clock, ScheduleRow, Store
 from .quiz import QuizError, QuizService
@@ -32,7 +32,6 @@ KINDS = ("onthisday", "quiz", "discuss")
 USAGE = ("Usage: /schedule onthisday <when> [quiet] | quiz <when> [pack] [count] | "
          "discuss <when> [prompt] | list | remove <id> | pause <id> | resume <id>")
 MAX_PER_CHAT = 20
-BOT_USER_ID = "history-bot"
 
 
 class ScheduleService:
@@ -98,20 +97,30 @@ class ScheduleService:
         return job.next_run_time if job else None
 
     async def due_group(self, spec: str, timezone: str) -> int:
-        """Called by APScheduler: every schedule sharing this time posts (paced)."""
+        """Called by APScheduler: every schedule sharing this time posts (paced).
+        The due time is worked out once for the group, not once per chat."""
         ids = sorted(self._groups.get((spec, timezone), ()))
-        return sum(await asyncio.gather(*(self.due(i) for i in ids)))
+        due = self._latest_due(_cached_trigger(spec, timezone))
+        if not ids or due is None:
+            return 0
+        return sum(await asyncio.gather(*(self._due_at(i, due) for i in ids)))
 
     async def due(self, schedule_id: int) -> bool:
-        """Called by APScheduler when a schedule comes round; true if it posted."""
+        """Fire one schedule for its latest due time; true if it posted."""
         row = await self.store.schedule(schedule_id)
+        due = self._latest_due(_trigger(row)) if row is not None else None
+        return due is not None and await self._due_at(schedule_id, due, row)
+
+    async def _due_at(self, schedule_id: int, due: float, row: ScheduleRow | None = None) -> bool:
+        row = row or await self.store.schedule(schedule_id)
         if row is None or row.paused:
             return False
+        return await self._fire(row, due)
+
+    def _latest_due(self, trigger) -> float | None:
         now = self._now()
-        due = when.latest_due(_trigger(row), now - dt.timedelta(seconds=self.grace + 60), now)
-        if due is None:
-            return False
-        return await self._fire(row, due.timestamp())
+        due = when.latest_due(trigger, now - dt.timedelta(seconds=self.grace + 60), now)
+        return due.timestamp() if due is not None else None
 
     async def catch_up(self, rows: list[ScheduleRow] | None = None) -> int:
         """Fire, once, what came due while the bot was down and is within grace.
@@ -155,7 +164,6 @@ class ScheduleService:
         return True
 
     async def _run(self, row: ScheduleRow, chat: ChatRef) -> None:
-        bot = UserRef(chat.platform, BOT_USER_ID, "History bot")
         if row.kind == "onthisday":
             await self.post_on_this_day(chat, row.timezone, quiet=row.args == "quiet")
         elif row.kind == "quiz":
@@ -163,7 +171,8 @@ class ScheduleService:
             pack = self.packs.get(pack_id) or next(iter(self.packs.packs()), None)
             if pack is None:
                 raise QuizError("no quiz packs are loaded")
-            await self.quiz.start(chat, bot, pack, min(count, len(pack.questions)))
+            await self.quiz.start(chat, self.quiz.bot_user(chat), pack,
+                                  min(count, len(pack.questions)))
         elif row.kind == "discuss":
             await self.discussions.open(chat, row.args or None)
 
@@ -194,18 +203,8 @@ class ScheduleService:
         for message in messages:
             await self.delivery.send(chat, message)
         if first is not None:
-            await self._event_question(chat, first)
+            await self.quiz.ask_one(chat, first.pack, first.event.questions)
         return bool(messages)
-
-    async def _event_question(self, chat: ChatRef, a) -> None:
-        question = next((a.pack.question(q) for q in a.event.questions if a.pack.question(q)), None)
-        if question is None:
-            return
-        bot = UserRef(chat.platform, BOT_USER_ID, "History bot")
-        try:
-            await self.quiz.start(chat, bot, a.pack, 1, questions=[question])
-        except QuizError as exc:
-            log.info("no on-this-day question in %s: %s", chat.key, exc)
 
     # ---- commands -------------------------------------------------------------------------
 

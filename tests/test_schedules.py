@@ -260,3 +260,15 @@ async def test_ten_thousand_chats_due_at_once_are_paced(sched, clock):
         by_chat.setdefault(chat_id, []).append(t)
     assert all(len([x for x in ts if x - ts[0] < 60]) <= 20 for ts in by_chat.values())
     assert len(by_chat) == len(chats)
+
+
+async def test_a_group_sharing_a_time_fires_each_member_once(sched, clock):
+    clock.t = at(2027, 4, 12, 12)
+    await say(sched, MOD, "timezone", "Asia/Tokyo")
+    for _ in range(3):
+        await say(sched, MOD, "schedule", "onthisday 09:00")
+    assert sched.schedules.next_run(1) == sched.schedules.next_run(3)  # one job for all three
+    clock.t = at(2027, 4, 13, 9, 0, 1)
+    assert await sched.schedules.due_group("daily 09:00", "Asia/Tokyo") == 3
+    assert await sched.schedules.due_group("daily 09:00", "Asia/Tokyo") == 0
+    assert len(posts(sched)) == 3

@@ -6,6 +6,7 @@ Administrator: admin; Manage Messages: moderator); the core checks them again.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from bot.model import (Attachment, ChatRef, ChoiceAnswer, Command, DiscussionMsg
                        Sent, Text, UserRef)
 
 from . import render
+from .commands import add_commands
 
 PLATFORM = "discord"
 log = logging.getLogger(__name__)
@@ -142,7 +144,6 @@ class DiscordAdapter:
         self.client.adapter = self
         self.tree = app_commands.CommandTree(self.client)
         self.tree.on_error = self._on_command_error
-        from .commands import add_commands
         add_commands(self)
         core.delivery.register(PLATFORM, self)
         self._task = None
@@ -151,7 +152,6 @@ class DiscordAdapter:
     # ---- lifecycle ----------------------------------------------------------
 
     async def start(self) -> None:
-        import asyncio
         await self.client.login(self.config.token)
         self._task = asyncio.create_task(self.client.connect(), name="discord-gateway")
         ready = asyncio.create_task(self.client.wait_until_ready())

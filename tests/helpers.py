@@ -24,6 +24,12 @@ class FakeClock:
         """How many sleepers are waiting for time to move."""
         return sum(1 for _, fut in self._sleepers if not fut.done())
 
+    async def run_out(self, seconds: float) -> None:
+        """Let a timer that is about to start (a question's) run out: wait until
+        something sleeps on this clock, then move it on."""
+        await until(lambda: self.waiting > 0, timeout=10)
+        await self.advance(seconds)
+
     async def advance(self, seconds: float, turns: int = 20) -> None:
         """Move time on and let everything that was waiting for it run."""
         await settle(turns)  # tasks just created get to start their sleep first

@@ -37,8 +37,7 @@ class Harness:
         return next(c.body for c in self.fake.calls if c.path == path)
 
     async def close_question(self, seconds: float = 20) -> None:
-        await until(lambda: self.clock.waiting > 0, timeout=10)
-        await self.clock.advance(seconds)
+        await self.clock.run_out(seconds)
 
     def channel_posts(self) -> list[dict]:
         return [c.body for c in self.fake.called("POST", f"/channels/{CHANNEL_ID}/messages")]

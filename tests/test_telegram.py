@@ -49,9 +49,7 @@ class Harness:
         return self.api.sent_texts()[-1]
 
     async def close_question(self, seconds: float = 20) -> None:
-        """Let the open question's time run out, once its timer is running."""
-        await until(lambda: self.clock.waiting > 0, timeout=10)
-        await self.clock.advance(seconds)
+        await self.clock.run_out(seconds)
 
     async def wait_calls(self, method: str, count: int) -> list[dict]:
         await until(lambda: len(self.api.called(method)) >= count, timeout=10)
